@@ -1,0 +1,291 @@
+public import CryptoPrimitives
+public import LinuxSystem
+public import Logging
+import NetworkTypes
+import Synchronization
+public import WireGuard
+
+/// A running WireGuard interface: a TUN device, a UDP socket and the ``Engine``, driven by three threads.
+///
+/// Outbound flow (thread `wg-tun-rx`): read a batch of packets from the TUN device → under the engine
+/// lock, route each and reserve counters (`prepareSend`) → seal each outside the lock → one `sendmmsg`.
+/// Inbound flow (thread `wg-udp-rx`): one `recvmmsg` batch → under the lock, classify (`prepareReceive`;
+/// handshakes are handled there) → open each outside the lock → under the lock, replay check, rotation and
+/// source check (`completeReceive`) → write each delivered packet to the TUN device. Thread `wg-timers`
+/// ticks the protocol timers. One thread per direction keeps every peer's packets in order and puts the
+/// two directions' crypto on different cores. Buffers are allocated once per thread.
+public final class Device: @unchecked Sendable {
+    public let interfaceName: String
+    let tun: TunDevice
+    let engine: Mutex<Engine>
+    let logger: Logger
+
+    /// Socket state, swapped as a unit when `listen_port` changes.
+    private struct SocketState {
+        var socket: UDPSocket
+        var firewallMark: UInt32
+    }
+    private let socketState: Mutex<SocketState>
+    private let stopEvent: WakeEvent
+    private var threads: [OSThread] = []
+    /// The TUN MTU, refreshed by the timer thread; used for padding.
+    private let mtu: Atomic<Int>
+
+    /// Datagrams per batched system call.
+    static let batchSize = 64
+    /// Buffer per packet: enough for a 9000-byte jumbo MTU plus header, padding and tag.
+    static let bufferSize = 9216
+    /// wireguard-go's default MTU for the TUN device, which `wg-quick` may change.
+    public static let defaultMTU = 1420
+
+    /// Creates the TUN interface `interfaceName` (down, no address: like wireguard-go, configuring it is the
+    /// caller's job) and binds a UDP socket on a random port.
+    public init(interfaceName: String, random: any RandomSource, logger: Logger) throws(SystemError) {
+        let tun = try TunDevice(name: interfaceName)
+        try tun.setMTU(Device.defaultMTU)
+        self.tun = tun
+        self.interfaceName = tun.name
+        self.engine = Mutex(Engine(random: random))
+        self.logger = logger
+        self.socketState = Mutex(SocketState(socket: try UDPSocket(port: 0), firewallMark: 0))
+        self.stopEvent = try WakeEvent()
+        self.mtu = Atomic(Device.defaultMTU)
+    }
+
+    /// Starts the packet and timer threads.
+    public func start() {
+        threads.append(OSThread(name: "wg-tun-rx") { [self] in outboundLoop() })
+        threads.append(OSThread(name: "wg-udp-rx") { [self] in inboundLoop() })
+        threads.append(OSThread(name: "wg-timers") { [self] in timerLoop() })
+    }
+
+    /// Stops the threads and closes the TUN device (which removes the interface).
+    public func stop() {
+        stopEvent.signal()
+        for thread in threads { thread.join() }
+        threads.removeAll()
+        tun.close()
+        socketState.withLock { $0.socket.close() }
+    }
+
+    /// The bound UDP port.
+    public var listenPort: UInt16 { socketState.withLock { $0.socket.port } }
+
+    // MARK: - Clock
+
+    static func now() -> Moment {
+        let wall = SystemClock.wallTime()
+        return Moment(
+            monotonic: Instant(nanoseconds: SystemClock.monotonicNanoseconds()),
+            wall: WallTime(seconds: wall.seconds, nanoseconds: wall.nanoseconds))
+    }
+
+    // MARK: - Packet loops
+
+    private func outboundLoop() {
+        let batch = DatagramBatch(capacity: Device.batchSize, bufferSize: Device.bufferSize)
+        let aead = ChaCha20Poly1305()
+        var decisions = [SendDecision](repeating: .staged, count: Device.batchSize)
+        var lengths = [Int](repeating: 0, count: Device.batchSize)
+        let header = TransportDataLayout.headerSize
+        let readCapacity = Device.bufferSize - header - TransportDataLayout.overhead
+        while waitReadable(tun.descriptor.rawValue, wake: stopEvent) {
+            var n = 0
+            do {
+                while n < Device.batchSize {
+                    let slot = batch.buffer(n)
+                    guard let length = try tun.read(into: UnsafeMutableRawBufferPointer(rebasing: slot[header..<(header + readCapacity)])) else { break }
+                    lengths[n] = length
+                    n += 1
+                }
+            } catch {
+                logger.error("TUN read failed, stopping outbound loop", metadata: ["error": "\(error)"])
+                return
+            }
+            if n == 0 { continue }
+            let now = Device.now()
+            let outbox: [OutboundDatagram]? = engine.withLock { engine in
+                for i in 0..<n {
+                    let slot = UnsafeRawBufferPointer(batch.buffer(i))
+                    let end = header + lengths[i]
+                    decisions[i] = engine.prepareSend(packet: UnsafeRawBufferPointer(rebasing: slot[header..<end]), now: now)
+                }
+                return engine.hasOutbound ? engine.takeOutbox() : nil
+            }
+            let mtu = self.mtu.load(ordering: .relaxed)
+            for i in 0..<n {
+                guard case .send(let ticket) = decisions[i] else { continue }
+                let length = Engine.seal(ticket, buffer: batch.buffer(i), payloadLength: lengths[i], mtu: mtu, aead: aead)
+                batch.queue(slot: i, length: length, to: ticket.endpoint)
+            }
+            let socket = socketState.withLock { $0.socket }
+            _ = batch.send(on: socket)
+            if let outbox { send(outbox, on: socket) }
+        }
+    }
+
+    private func inboundLoop() {
+        let batch = DatagramBatch(capacity: Device.batchSize, bufferSize: Device.bufferSize)
+        let aead = ChaCha20Poly1305()
+        var decisions = [ReceiveDecision](repeating: .handled, count: Device.batchSize)
+        var opened = [Bool](repeating: false, count: Device.batchSize)
+        var deliveries = [DeliverDecision](repeating: .keepalive, count: Device.batchSize)
+        var socket = socketState.withLock { $0.socket }
+        while true {
+            // Poll with a timeout so a socket swapped by `listen_port` is picked up promptly.
+            guard waitReadable(socket.descriptor.rawValue, wake: stopEvent, timeoutMilliseconds: 250) else { return }
+            let current = socketState.withLock { $0.socket }
+            if current !== socket {
+                socket = current
+                continue
+            }
+            let n: Int
+            do {
+                n = try batch.receive(from: socket)
+            } catch {
+                logger.error("UDP receive failed", metadata: ["error": "\(error)"])
+                continue
+            }
+            if n == 0 { continue }
+            let now = Device.now()
+            engine.withLock { engine in
+                for i in 0..<n {
+                    decisions[i] = engine.prepareReceive(
+                        datagram: UnsafeRawBufferPointer(batch.datagram(i)), from: batch.source(i), now: now)
+                }
+            }
+            for i in 0..<n {
+                guard case .open(let ticket) = decisions[i] else { continue }
+                opened[i] = Engine.open(ticket, datagram: batch.datagram(i), aead: aead)
+            }
+            let outbox: [OutboundDatagram]? = engine.withLock { engine in
+                for i in 0..<n {
+                    guard case .open(let ticket) = decisions[i] else {
+                        deliveries[i] = .keepalive
+                        continue
+                    }
+                    deliveries[i] = engine.completeReceive(
+                        ticket, opened: opened[i] ? UnsafeRawBufferPointer(batch.datagram(i)) : nil,
+                        from: batch.source(i), now: now)
+                }
+                return engine.hasOutbound ? engine.takeOutbox() : nil
+            }
+            let header = TransportDataLayout.headerSize
+            for i in 0..<n {
+                guard case .deliver(let length) = deliveries[i] else { continue }
+                do {
+                    try tun.write(UnsafeRawBufferPointer(rebasing: batch.datagram(i)[header..<(header + length)]))
+                } catch {
+                    logger.debug("TUN write failed", metadata: ["error": "\(error)"])
+                }
+            }
+            if let outbox { send(outbox, on: socket) }
+        }
+    }
+
+    private func timerLoop() {
+        var lastMTURefresh = Instant(nanoseconds: 0)
+        while true {
+            // Sleeping in poll on the stop event doubles as the stop check.
+            let tickMilliseconds = Int32(Engine.tickInterval.components.attoseconds / 1_000_000_000_000_000)
+            if stopEvent.wait(milliseconds: tickMilliseconds) { return }
+            let now = Device.now()
+            let (outbox, events) = engine.withLock { engine in
+                engine.tick(now: now)
+                return (engine.takeOutbox(), engine.takeEvents())
+            }
+            if !outbox.isEmpty { send(outbox, on: socketState.withLock { $0.socket }) }
+            for event in events { log(event) }
+            if now.monotonic.duration(since: lastMTURefresh) >= .seconds(1) {
+                lastMTURefresh = now.monotonic
+                if let value = try? tun.mtu() { mtu.store(value, ordering: .relaxed) }
+            }
+        }
+    }
+
+    func send(_ datagrams: [OutboundDatagram], on socket: UDPSocket) {
+        for datagram in datagrams {
+            let code = datagram.bytes.withUnsafeBytes { socket.send($0, to: datagram.endpoint) }
+            if code != 0 {
+                logger.debug("send failed", metadata: ["endpoint": "\(datagram.endpoint)", "errno": "\(code)"])
+            }
+        }
+    }
+
+    private func log(_ event: HandshakeEvent) {
+        switch event {
+        case .initiationSent(let peer, let retry):
+            logger.debug("\(peer.shortIdentifier): sending handshake initiation\(retry ? " (retry)" : "")")
+        case .initiationConsumed(let peer):
+            logger.debug("\(peer.shortIdentifier): received handshake initiation, sending response")
+        case .completed(let peer):
+            logger.info("\(peer.shortIdentifier): handshake complete")
+        case .gaveUp(let peer):
+            logger.warning("\(peer.shortIdentifier): handshake did not complete after \(Implementation.maxHandshakeAttempts) attempts, giving up")
+        case .refused(let reason):
+            logger.debug("handshake message dropped", metadata: ["reason": "\(reason.rawValue)"])
+        }
+    }
+
+    // MARK: - Configuration (UAPI)
+
+    /// Answers one UAPI request; the text reply (possibly empty: close the connection).
+    public func handle(_ request: UAPIRequest) -> String {
+        switch request {
+        case .get:
+            return UAPICodec.formatGet(snapshot())
+        case .set(let lines):
+            switch UAPICodec.parseSet(lines) {
+            case .failure(let error):
+                logger.warning("UAPI set refused: \(error)")
+                return UAPICodec.formatError(error)
+            case .success(let change):
+                if let error = apply(change) { return UAPICodec.formatError(error) }
+                return UAPICodec.successReply
+            }
+        case .invalid(let line):
+            logger.warning("UAPI: invalid request line \(line.debugDescription)")
+            return ""
+        case .failed(let error):
+            return UAPICodec.formatError(error)
+        }
+    }
+
+    /// The device as `get=1` reports it.
+    public func snapshot() -> UAPIDeviceSnapshot {
+        let (port, mark) = socketState.withLock { ($0.socket.port, $0.firewallMark) }
+        return engine.withLock { engine in
+            UAPIDeviceSnapshot(
+                privateKey: engine.identity?.privateKey, listenPort: port, firewallMark: mark,
+                peers: engine.peerSnapshots())
+        }
+    }
+
+    /// Applies a parsed change all-or-nothing: the only step that can fail (binding a new port) runs first.
+    func apply(_ change: UAPIConfigurationChange) -> UAPIError? {
+        var newSocket: UDPSocket?
+        if let port = change.listenPort, port != listenPort || port == 0 {
+            do {
+                newSocket = try UDPSocket(port: port)
+            } catch {
+                logger.warning("UAPI set refused: cannot bind UDP port \(port): \(error)")
+                return .bindFailed("listen_port \(port): \(error)")
+            }
+        }
+        let mark = change.firewallMark ?? socketState.withLock { $0.firewallMark }
+        if let newSocket, mark != 0 { try? newSocket.setFirewallMark(mark) }
+        let now = Device.now()
+        let outbox = engine.withLock { engine in
+            engine.apply(change, now: now)
+            return engine.takeOutbox()
+        }
+        let socket = socketState.withLock { state -> UDPSocket in
+            if let newSocket { state.socket = newSocket }
+            if change.firewallMark != nil, newSocket == nil { try? state.socket.setFirewallMark(mark) }
+            state.firewallMark = mark
+            return state.socket
+        }
+        send(outbox, on: socket)
+        return nil
+    }
+}

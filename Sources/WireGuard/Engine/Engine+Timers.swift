@@ -1,0 +1,65 @@
+// MARK: - Timer expiry (whitepaper §6; the kernel's timers.c)
+
+extension Engine {
+    /// Fires every peer timer whose deadline is at or before `now`. Call at least every
+    /// ``tickInterval``; extra calls are harmless.
+    public func tick(now: Moment) {
+        for peer in peersByKey.values { tick(peer, now: now) }
+    }
+
+    /// A tick granularity fine enough for every protocol timer (the jitter is in whole milliseconds).
+    public static let tickInterval: Duration = .milliseconds(50)
+
+    /// The earliest deadline over all peers, or nil when nothing is pending.
+    public var nextDeadline: Instant? {
+        peersByKey.values.compactMap { $0.timers.nextDeadline }.min()
+    }
+
+    private func tick(_ peer: Peer, now: Moment) {
+        let t = now.monotonic
+        if let at = peer.timers.retransmitHandshakeAt, at <= t {
+            peer.timers.retransmitHandshakeAt = nil
+            if peer.timers.handshakeAttempts >= Implementation.maxHandshakeAttempts {
+                // Give up after rekey-attempt-time: drop what waited, keep keys until zeroed.
+                peer.timers.sendKeepaliveAt = nil
+                if !peer.staged.isEmpty {
+                    drops.record(.handshakeTimedOut, count: UInt64(peer.staged.count))
+                    peer.staged.removeAll()
+                }
+                if peer.timers.zeroKeyMaterialAt == nil {
+                    peer.timers.zeroKeyMaterialAt = t + Specification.rejectAfterTime * 3
+                }
+                if let state = peer.initiator { indexTable.removeValue(forKey: state.localIndex) }
+                peer.initiator?.wipe()
+                peer.initiator = nil
+                events.append(.gaveUp(peer: peer.publicKey))
+            } else {
+                peer.timers.handshakeAttempts += 1
+                initiateHandshake(with: peer, now: now, isRetry: true)
+            }
+        }
+        if let at = peer.timers.sendKeepaliveAt, at <= t {
+            peer.timers.sendKeepaliveAt = nil
+            sendKeepalive(to: peer, now: now)
+            if peer.timers.needAnotherKeepalive {
+                peer.timers.needAnotherKeepalive = false
+                peer.timers.sendKeepaliveAt = t + Specification.keepaliveTimeout
+            }
+        }
+        if let at = peer.timers.newHandshakeAt, at <= t {
+            // We sent data and heard nothing for keepalive + rekey timeout: the session may be dead.
+            peer.timers.newHandshakeAt = nil
+            initiateHandshake(with: peer, now: now, isRetry: false)
+        }
+        if let at = peer.timers.zeroKeyMaterialAt, at <= t {
+            peer.timers.zeroKeyMaterialAt = nil
+            for keypair in peer.keypairs { indexTable.removeValue(forKey: keypair.localIndex) }
+            if let state = peer.initiator { indexTable.removeValue(forKey: state.localIndex) }
+            peer.eraseKeyMaterial()
+        }
+        if let at = peer.timers.persistentKeepaliveAt, at <= t {
+            peer.timers.persistentKeepaliveAt = nil
+            if peer.persistentKeepaliveInterval > 0 { sendKeepalive(to: peer, now: now) }
+        }
+    }
+}

@@ -1,0 +1,171 @@
+public import CryptoPrimitives
+public import NetworkTypes
+
+/// The WireGuard protocol for one interface, without I/O: packets, time and randomness go in;
+/// datagrams to send, packets to deliver and counted drops come out.
+///
+/// Flow. Outbound: ``prepareSend(packet:now:)`` routes a TUN packet by cryptokey routing and either
+/// reserves a counter (a ``SendTicket``) or stages the packet and starts a handshake; the caller then
+/// seals with ``seal(_:buffer:payloadLength:mtu:aead:)`` outside any lock. Inbound:
+/// ``prepareReceive(datagram:from:now:)`` parses by (type, length); handshake messages are handled at once,
+/// transport messages yield a ``ReceiveTicket``; the caller opens with ``open(_:datagram:aead:)`` outside
+/// any lock and finishes with ``completeReceive(_:opened:from:now:)`` (replay window, roaming, rotation,
+/// source check). ``tick(now:)`` runs the timers. Handshake messages, keepalives and flushed staged
+/// packets collect in the outbox: ``takeOutbox()``.
+///
+/// Not safe for concurrent use: the data plane serializes every call except `seal` and `open`, which
+/// are static and touch only immutable keypair fields.
+public final class Engine: @unchecked Sendable {
+    public internal(set) var identity: StaticIdentity?
+    var cookieChecker: CookieChecker?
+    let random: any RandomSource
+
+    var peersByKey: [Key32: Peer] = [:]
+    /// Peers in the order they were added, as `wg show` lists them.
+    var peerOrder: [Key32] = []
+    var allowedIPs = AllowedIPs<Peer>()
+
+    enum IndexEntry {
+        case handshake(Peer)
+        case keypair(Keypair, Peer)
+    }
+    var indexTable: [UInt32: IndexEntry] = [:]
+
+    var outbox: [OutboundDatagram] = []
+    /// Events since the last ``takeEvents()``, for logs and metrics.
+    var events: [HandshakeEvent] = []
+    public internal(set) var drops = DropCounters()
+
+    // Under-load detection (whitepaper §5.3): handshake messages counted per one-second window.
+    var handshakeWindowStart: Instant?
+    var handshakesInWindow = 0
+    var underLoadUntil: Instant?
+    var rateLimiter = HandshakeRateLimiter()
+    /// Tests and drills may force the under-load state.
+    public var forceUnderLoad = false
+
+    /// - Parameter random: the source of ephemeral keys, indices, cookie secrets and jitter.
+    public init(random: any RandomSource) {
+        self.random = random
+    }
+
+    // MARK: - Configuration
+
+    /// Sets or clears (nil or all-zero) the interface's private key. Sessions made under the old key are erased.
+    public func setPrivateKey(_ key: Key32?) {
+        if let key, !key.isZero {
+            if identity?.privateKey == key { return }
+            let identity = StaticIdentity(privateKey: key)
+            self.identity = identity
+            self.cookieChecker = CookieChecker(identity: identity)
+            // A peer with our own public key would be ourselves: wireguard-go removes it too.
+            if peersByKey[identity.publicKey] != nil { removePeer(publicKey: identity.publicKey) }
+        } else {
+            identity = nil
+            cookieChecker = nil
+        }
+        for peer in peersByKey.values {
+            peer.staticStatic = computeStaticStatic(peer.publicKey)
+            dropSessions(of: peer)
+        }
+    }
+
+    /// The peer with this public key, creating it if it does not exist. Nil if the key is our own.
+    @discardableResult
+    public func addPeer(publicKey: Key32) -> Peer? {
+        if let existing = peersByKey[publicKey] { return existing }
+        if identity?.publicKey == publicKey { return nil }
+        let peer = Peer(publicKey: publicKey)
+        peer.staticStatic = computeStaticStatic(publicKey)
+        peersByKey[publicKey] = peer
+        peerOrder.append(publicKey)
+        return peer
+    }
+
+    public func peer(publicKey: Key32) -> Peer? { peersByKey[publicKey] }
+
+    /// Peers in insertion order.
+    public var peers: [Peer] { peerOrder.compactMap { peersByKey[$0] } }
+
+    public func removePeer(publicKey: Key32) {
+        guard let peer = peersByKey.removeValue(forKey: publicKey) else { return }
+        peerOrder.removeAll { $0 == publicKey }
+        allowedIPs.removeAll(for: peer)
+        dropSessions(of: peer)
+        peer.staged.removeAll()
+    }
+
+    public func removeAllPeers() {
+        for key in peerOrder { removePeer(publicKey: key) }
+    }
+
+    public func setPresharedKey(_ key: Key32, for peer: Peer) { peer.presharedKey = key }
+
+    public func setEndpoint(_ endpoint: Endpoint, for peer: Peer) { peer.endpoint = endpoint }
+
+    /// Sets the persistent keepalive interval (0 turns it off); turning it on sends a keepalive at once,
+    /// which also starts a handshake if there is no session (as wireguard-go does).
+    public func setPersistentKeepalive(_ seconds: UInt16, for peer: Peer, now: Moment) {
+        let wasOff = peer.persistentKeepaliveInterval == 0
+        peer.persistentKeepaliveInterval = seconds
+        if seconds == 0 {
+            peer.timers.persistentKeepaliveAt = nil
+        } else if wasOff {
+            sendKeepalive(to: peer, now: now)
+        }
+    }
+
+    public func addAllowedIP(_ prefix: IPPrefix, for peer: Peer) { allowedIPs.insert(prefix, value: peer) }
+
+    public func removeAllowedIPs(for peer: Peer) { allowedIPs.removeAll(for: peer) }
+
+    public func allowedIPs(for peer: Peer) -> [IPPrefix] { allowedIPs.prefixes(for: peer) }
+
+    // MARK: - Outputs
+
+    /// Datagrams the engine wants sent, in order; empties the outbox.
+    public func takeOutbox() -> [OutboundDatagram] {
+        defer { outbox.removeAll(keepingCapacity: true) }
+        return outbox
+    }
+
+    /// True if ``takeOutbox()`` has something (checked without allocating).
+    public var hasOutbound: Bool { !outbox.isEmpty }
+
+    /// Handshake events since the last call; empties the list.
+    public func takeEvents() -> [HandshakeEvent] {
+        defer { events.removeAll(keepingCapacity: true) }
+        return events
+    }
+
+    /// Counts a drop that happened outside the engine (the data plane's own checks).
+    public func recordDrop(_ reason: DropReason) { drops.record(reason) }
+
+    // MARK: - Helpers
+
+    func computeStaticStatic(_ peerKey: Key32) -> Key32? {
+        guard let identity else { return nil }
+        return X25519.sharedSecret(privateKey: identity.privateKey, publicKey: peerKey)
+    }
+
+    /// Forgets every keypair and handshake of `peer`, and their indices.
+    func dropSessions(of peer: Peer) {
+        for keypair in peer.keypairs { indexTable.removeValue(forKey: keypair.localIndex) }
+        if let state = peer.initiator { indexTable.removeValue(forKey: state.localIndex) }
+        peer.eraseKeyMaterial()
+        peer.timers = PeerTimers()
+    }
+
+    /// A fresh random index not in use.
+    func newLocalIndex() -> UInt32 {
+        while true {
+            let index = random.nextUInt32()
+            if indexTable[index] == nil { return index }
+        }
+    }
+
+    /// Uniform jitter in [0, rekeyTimeoutJitterMax).
+    func jitter() -> Duration {
+        .milliseconds(Int(random.nextUInt32() % Implementation.rekeyTimeoutJitterMaxMilliseconds))
+    }
+}
