@@ -47,7 +47,7 @@ let package = Package(
         .executableTarget(
             name: "MeshgateWGMain",
             dependencies: [
-                "Dataplane", "LinuxSystem",
+                "Dataplane", "LinuxSystem", "WireGuard", "CryptoPrimitives",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings

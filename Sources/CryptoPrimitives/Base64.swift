@@ -48,6 +48,8 @@ public enum Base64 {
                 }
                 n = n << 6 | v
             }
+            // Reject non-zero bits beyond the data, as wireguard-tools does: one key, one spelling.
+            if padding == 1 && n & 0xff != 0 || padding == 2 && n & 0xffff != 0 { return nil }
             out.append(UInt8(n >> 16 & 0xff))
             if padding < 2 { out.append(UInt8(n >> 8 & 0xff)) }
             if padding < 1 { out.append(UInt8(n & 0xff)) }

@@ -130,3 +130,8 @@ extension Key32 {
         return "peer(\(b.prefix(4))…\(b.dropLast().suffix(4)))"
     }
 }
+
+// Reflection (`dump`, debuggers) would otherwise print the stored words of a private key.
+extension Key32: CustomReflectable {
+    public var customMirror: Mirror { Mirror(self, children: [], displayStyle: .struct) }
+}

@@ -2,7 +2,7 @@ public import CryptoPrimitives
 public import LinuxSystem
 public import Logging
 import NetworkTypes
-import Synchronization
+public import Synchronization
 public import WireGuard
 
 /// A running WireGuard interface: a TUN device, a UDP socket and the ``Engine``, driven by three threads.
@@ -17,7 +17,8 @@ public import WireGuard
 public final class Device: @unchecked Sendable {
     public let interfaceName: String
     let tun: TunDevice
-    let engine: Mutex<Engine>
+    /// The protocol engine; every call except seal/open happens under this lock.
+    public let engine: Mutex<Engine>
     let logger: Logger
 
     /// Socket state, swapped as a unit when `listen_port` changes.

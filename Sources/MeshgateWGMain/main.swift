@@ -12,6 +12,8 @@ import Dataplane
 import Glibc
 import LinuxSystem
 import Logging
+import Synchronization
+import WireGuard
 
 let readyFDVariable = "MESHGATE_WG_READY_FD"
 let usage = "Usage: meshgate-wg [-f/--foreground] INTERFACE-NAME\n"
@@ -79,6 +81,11 @@ do {
 } catch {
     if let readyFD { _ = write(readyFD, "E", 1) }
     fail("\(error)")
+}
+// Test hook: MESHGATE_WG_REKEY_AFTER_SECONDS shortens rekey-after-time so tests can watch a rekey.
+if let value = getenv("MESHGATE_WG_REKEY_AFTER_SECONDS").flatMap({ Int(String(cString: $0)) }), value > 0 {
+    device.engine.withLock { $0.rekeyAfterTime = .seconds(value) }
+    logger.warning("rekey-after-time shortened to \(value) s (MESHGATE_WG_REKEY_AFTER_SECONDS)")
 }
 device.start()
 uapi.start()

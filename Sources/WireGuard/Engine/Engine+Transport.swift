@@ -222,7 +222,7 @@ extension Engine {
             at: now.monotonic, persistentKeepaliveInterval: peer.persistentKeepaliveInterval)
         if keypair.isInitiator,
             keypair.sendCounter > Specification.rekeyAfterMessages
-                || now.monotonic.duration(since: keypair.createdAt) > Specification.rekeyAfterTime
+                || now.monotonic.duration(since: keypair.createdAt) > rekeyAfterTime
         {
             initiateHandshake(with: peer, now: now, isRetry: false)
         }

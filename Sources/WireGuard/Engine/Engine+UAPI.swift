@@ -1,5 +1,5 @@
-public import CryptoPrimitives
-public import NetworkTypes
+import CryptoPrimitives
+import NetworkTypes
 
 // MARK: - Applying and reporting configuration in the UAPI's terms
 

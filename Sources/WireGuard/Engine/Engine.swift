@@ -43,6 +43,9 @@ public final class Engine: @unchecked Sendable {
     var rateLimiter = HandshakeRateLimiter()
     /// Tests and drills may force the under-load state.
     public var forceUnderLoad = false
+    /// When the initiator rekeys on send. ``Specification/rekeyAfterTime`` unless an integration test
+    /// shortens it to watch a rekey happen; every other timer keeps the whitepaper's value.
+    public var rekeyAfterTime: Duration = Specification.rekeyAfterTime
 
     /// - Parameter random: the source of ephemeral keys, indices, cookie secrets and jitter.
     public init(random: any RandomSource) {

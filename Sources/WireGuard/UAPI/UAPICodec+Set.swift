@@ -51,7 +51,7 @@ extension UAPICodec {
 
     private static func collectChange(from lines: [Substring]) throws(UAPIError) -> UAPIConfigurationChange {
         var change = UAPIConfigurationChange()
-        var section: UAPIConfigurationChange.PeerChange?
+        var section: PeerSection?
         for line in lines {
             let bytes = line.utf8
             guard let equals = bytes.firstIndex(of: UInt8(ascii: "=")) else {
@@ -64,17 +64,41 @@ extension UAPICodec {
                 throw section == nil ? .unknownDeviceKey(evidence) : .unknownPeerKey(evidence)
             }
             if key == .publicKey {
-                if let finished = section { change.peers.append(finished) }
-                section = UAPIConfigurationChange.PeerChange(publicKey: try parseHexKey(value, for: key))
+                if let finished = section { change.peers.append(finished.finish()) }
+                section = PeerSection(publicKey: try parseHexKey(value, for: key))
             } else if var current = section {
+                section = nil  // Keep `current` uniquely referenced while it grows.
                 try applyPeerLine(key, value, to: &current)
                 section = current
             } else {
                 try applyDeviceLine(key, value, to: &change)
             }
         }
-        if let finished = section { change.peers.append(finished) }
+        if let finished = section { change.peers.append(finished.finish()) }
         return change
+    }
+
+    /// A peer section being parsed: the change so far, and the last action per canonical allowed-IP
+    /// prefix, so that contradicting lines cancel in linear time.
+    private struct PeerSection {
+        var peer: UAPIConfigurationChange.PeerChange
+        /// Canonical prefix → whether its last `allowed_ip` line added (true) or removed (false) it.
+        var lastAllowedIPAction: [IPPrefix: Bool] = [:]
+        /// Whether some prefix was both added and removed, so ``finish()`` must filter.
+        var hasContradiction = false
+
+        init(publicKey: Key32) {
+            peer = UAPIConfigurationChange.PeerChange(publicKey: publicKey)
+        }
+
+        /// The section's change, keeping for each prefix only the lines that agree with its last one.
+        func finish() -> UAPIConfigurationChange.PeerChange {
+            guard hasContradiction else { return peer }
+            var result = peer
+            result.allowedIPs.removeAll { lastAllowedIPAction[$0.canonical] != true }
+            result.removedAllowedIPs.removeAll { lastAllowedIPAction[$0.canonical] != false }
+            return result
+        }
     }
 
     private static func applyDeviceLine(
@@ -101,33 +125,35 @@ extension UAPICodec {
     private static func applyPeerLine(
         _ key: SetKey,
         _ value: Substring.UTF8View,
-        to peer: inout UAPIConfigurationChange.PeerChange
+        to section: inout PeerSection
     ) throws(UAPIError) {
         switch key {
         case .remove:
             try requireTrue(value, for: key)
-            peer.remove = true
+            section.peer.remove = true
         case .updateOnly:
             try requireTrue(value, for: key)
-            peer.updateOnly = true
+            section.peer.updateOnly = true
         case .presharedKey:
-            peer.presharedKey = try parseHexKey(value, for: key)
+            section.peer.presharedKey = try parseHexKey(value, for: key)
         case .endpoint:
             guard let endpoint = Endpoint(String(decoding: value, as: UTF8.self)) else {
                 throw .invalidEndpoint(UAPIError.evidence(value))
             }
-            peer.endpoint = endpoint
+            section.peer.endpoint = endpoint
         case .persistentKeepaliveInterval:
             let seconds = try parseDecimal(value, for: key, maximum: UInt64(UInt16.max))
-            peer.persistentKeepaliveInterval = UInt16(seconds)
+            section.peer.persistentKeepaliveInterval = UInt16(seconds)
         case .replaceAllowedIPs:
             try requireTrue(value, for: key)
-            peer.replaceAllowedIPs = true
+            section.peer.replaceAllowedIPs = true
             // wireguard-go would wipe the prefixes this section added or removed so far.
-            peer.allowedIPs.removeAll()
-            peer.removedAllowedIPs.removeAll()
+            section.peer.allowedIPs.removeAll()
+            section.peer.removedAllowedIPs.removeAll()
+            section.lastAllowedIPAction.removeAll()
+            section.hasContradiction = false
         case .allowedIP:
-            try applyAllowedIP(value, to: &peer)
+            try applyAllowedIP(value, to: &section)
         case .protocolVersion:
             guard value.elementsEqual("1".utf8) else {
                 throw .unsupportedProtocolVersion(UAPIError.evidence(value))
@@ -141,11 +167,9 @@ extension UAPICodec {
     }
 
     /// `allowed_ip=<address>/<length>` adds, `allowed_ip=-<address>/<length>` removes; a later line
-    /// cancels an earlier one for the same canonical prefix, so the two lists stay disjoint.
-    private static func applyAllowedIP(
-        _ value: Substring.UTF8View,
-        to peer: inout UAPIConfigurationChange.PeerChange
-    ) throws(UAPIError) {
+    /// cancels an earlier one for the same canonical prefix (see ``PeerSection/finish()``), so the two
+    /// lists end up disjoint.
+    private static func applyAllowedIP(_ value: Substring.UTF8View, to section: inout PeerSection) throws(UAPIError) {
         let isRemoval = value.first == UInt8(ascii: "-")
         let text = isRemoval ? value.dropFirst() : value[...]
         // wireguard-go (Go's netip.ParsePrefix) demands the "/length"; IPPrefix would read a bare address
@@ -153,13 +177,16 @@ extension UAPICodec {
         guard text.contains(UInt8(ascii: "/")), let prefix = IPPrefix(String(decoding: text, as: UTF8.self)) else {
             throw .invalidAllowedIP(UAPIError.evidence(value))
         }
-        let canonical = prefix.canonical
-        if isRemoval {
-            peer.allowedIPs.removeAll { $0.canonical == canonical }
-            peer.removedAllowedIPs.append(prefix)
+        let isAddition = !isRemoval
+        if let previous = section.lastAllowedIPAction.updateValue(isAddition, forKey: prefix.canonical),
+            previous != isAddition
+        {
+            section.hasContradiction = true
+        }
+        if isAddition {
+            section.peer.allowedIPs.append(prefix)
         } else {
-            peer.removedAllowedIPs.removeAll { $0.canonical == canonical }
-            peer.allowedIPs.append(prefix)
+            section.peer.removedAllowedIPs.append(prefix)
         }
     }
 
