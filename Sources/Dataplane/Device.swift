@@ -3,6 +3,7 @@ public import LinuxSystem
 public import Logging
 import NetworkTypes
 public import Synchronization
+import Glibc
 public import WireGuard
 
 /// A running WireGuard interface: a TUN device, a UDP socket and the ``Engine``, driven by three threads.
@@ -32,8 +33,13 @@ public final class Device: @unchecked Sendable {
     /// The TUN MTU, refreshed by the timer thread; used for padding.
     private let mtu: Atomic<Int>
 
-    /// Datagrams per batched system call.
+    /// Datagrams per batched receive.
     static let batchSize = 64
+    /// Outbound slots: enough for two TCP super-packets of 64 KiB at a 1280-byte MTU.
+    static let outboundBatchSize = 128
+    /// Most segments one TUN read can produce at a sane MSS (64 KiB / 1200 bytes); smaller ones still
+    /// fit in the remaining slots or are counted as drops.
+    static let maxSegmentsPerRead = 56
     /// Buffer per packet: enough for a 9000-byte jumbo MTU plus header, padding and tag.
     static let bufferSize = 9216
     /// wireguard-go's default MTU for the TUN device, which `wg-quick` may change.
@@ -42,7 +48,7 @@ public final class Device: @unchecked Sendable {
     /// Creates the TUN interface `interfaceName` (down, no address: like wireguard-go, configuring it is the
     /// caller's job) and binds a UDP socket on a random port.
     public init(interfaceName: String, random: any RandomSource, logger: Logger) throws(SystemError) {
-        let tun = try TunDevice(name: interfaceName)
+        let tun = try TunDevice(name: interfaceName, offloads: true)
         try tun.setMTU(Device.defaultMTU)
         self.tun = tun
         self.interfaceName = tun.name
@@ -84,44 +90,77 @@ public final class Device: @unchecked Sendable {
     // MARK: - Packet loops
 
     private func outboundLoop() {
-        let batch = DatagramBatch(capacity: Device.batchSize, bufferSize: Device.bufferSize)
+        let batch = DatagramBatch(capacity: Device.outboundBatchSize, bufferSize: Device.bufferSize)
         let aead = ChaCha20Poly1305()
-        var decisions = [SendDecision](repeating: .staged, count: Device.batchSize)
-        var lengths = [Int](repeating: 0, count: Device.batchSize)
+        var decisions = [SendDecision](repeating: .staged, count: Device.outboundBatchSize)
+        var lengths = [Int](repeating: 0, count: Device.outboundBatchSize)
         let header = TransportDataLayout.headerSize
-        let readCapacity = Device.bufferSize - header - TransportDataLayout.overhead
-        while waitReadable(tun.descriptor.rawValue, wake: stopEvent) {
-            var n = 0
-            do {
-                while n < Device.batchSize {
-                    let slot = batch.buffer(n)
-                    guard let length = try tun.read(into: UnsafeMutableRawBufferPointer(rebasing: slot[header..<(header + readCapacity)])) else { break }
-                    lengths[n] = length
-                    n += 1
-                }
-            } catch {
-                logger.error("TUN read failed, stopping outbound loop", metadata: ["error": "\(error)"])
-                return
-            }
-            if n == 0 { continue }
+        let slotCapacity = Device.bufferSize - header - TransportDataLayout.overhead
+        // One TUN read: a virtio header and up to 64 KiB of TCP super-packet when offloads are on.
+        let readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 65536 + 64, alignment: 16)
+        defer { readBuffer.deallocate() }
+        let virtio = tun.hasOffloads ? TunDevice.virtioHeaderSize : 0
+
+        func slot(_ i: Int) -> UnsafeMutableRawBufferPointer {
+            UnsafeMutableRawBufferPointer(rebasing: batch.buffer(i)[header..<(header + slotCapacity)])
+        }
+
+        /// Routes, seals and sends slots 0..<n.
+        func flush(_ n: Int) {
             let now = Device.now()
             let outbox: [OutboundDatagram]? = engine.withLock { engine in
                 for i in 0..<n {
-                    let slot = UnsafeRawBufferPointer(batch.buffer(i))
-                    let end = header + lengths[i]
-                    decisions[i] = engine.prepareSend(packet: UnsafeRawBufferPointer(rebasing: slot[header..<end]), now: now)
+                    let packet = UnsafeRawBufferPointer(slot(i))
+                    decisions[i] = engine.prepareSend(
+                        packet: UnsafeRawBufferPointer(rebasing: packet[0..<lengths[i]]), now: now)
                 }
                 return engine.hasOutbound ? engine.takeOutbox() : nil
             }
             let mtu = self.mtu.load(ordering: .relaxed)
             for i in 0..<n {
                 guard case .send(let ticket) = decisions[i] else { continue }
-                let length = Engine.seal(ticket, buffer: batch.buffer(i), payloadLength: lengths[i], mtu: mtu, aead: aead)
+                let length = Engine.seal(
+                    ticket, buffer: batch.buffer(i), payloadLength: lengths[i], mtu: mtu, aead: aead)
                 batch.queue(slot: i, length: length, to: ticket.endpoint)
             }
             let socket = socketState.withLock { $0.socket }
             _ = batch.send(on: socket)
             if let outbox { send(outbox, on: socket) }
+        }
+
+        while waitReadable(tun.descriptor.rawValue, wake: stopEvent) {
+            var n = 0
+            while true {
+                let read: Int?
+                do {
+                    read = try tun.read(into: readBuffer)
+                } catch {
+                    logger.error("TUN read failed, interface gone? Shutting down", metadata: ["error": "\(error)"])
+                    raise(SIGTERM)
+                    return
+                }
+                guard let length = read else { break }
+                guard length > virtio else { continue }
+                let packet = UnsafeRawBufferPointer(rebasing: readBuffer[virtio..<length])
+                let virtioHeader =
+                    virtio > 0
+                    ? TCPSegmentation.VirtioHeader(UnsafeRawBufferPointer(rebasing: readBuffer[0..<virtio]))
+                    : TCPSegmentation.VirtioHeader.none
+                // Keep room for the largest super-packet; send what we have first if it might not fit.
+                if Device.outboundBatchSize - n < Device.maxSegmentsPerRead {
+                    flush(n)
+                    n = 0
+                }
+                do {
+                    n += try TCPSegmentation.split(
+                        header: virtioHeader, packet: packet, maxSegments: Device.outboundBatchSize - n,
+                        slot: { slot(n + $0) }, emit: { lengths[n + $0] = $1 })
+                } catch {
+                    engine.withLock { $0.recordDrop(.malformedInnerPacket) }
+                }
+                if n >= Device.outboundBatchSize - Device.maxSegmentsPerRead { break }
+            }
+            if n > 0 { flush(n) }
         }
     }
 
@@ -132,6 +171,7 @@ public final class Device: @unchecked Sendable {
         var opened = [Bool](repeating: false, count: Device.batchSize)
         var deliveries = [DeliverDecision](repeating: .keepalive, count: Device.batchSize)
         var socket = socketState.withLock { $0.socket }
+        let coalescer: TCPCoalescer? = tun.hasOffloads ? TCPCoalescer() : nil
         while true {
             // Poll with a timeout so a socket swapped by `listen_port` is picked up promptly.
             guard waitReadable(socket.descriptor.rawValue, wake: stopEvent, timeoutMilliseconds: 250) else { return }
@@ -172,13 +212,27 @@ public final class Device: @unchecked Sendable {
                 return engine.hasOutbound ? engine.takeOutbox() : nil
             }
             let header = TransportDataLayout.headerSize
-            for i in 0..<n {
-                guard case .deliver(let length) = deliveries[i] else { continue }
-                do {
-                    try tun.write(UnsafeRawBufferPointer(rebasing: batch.datagram(i)[header..<(header + length)]))
-                } catch {
-                    logger.debug("TUN write failed", metadata: ["error": "\(error)"])
+            do {
+                for i in 0..<n {
+                    guard case .deliver(let length) = deliveries[i] else { continue }
+                    let datagram = batch.datagram(i)
+                    let packet = UnsafeRawBufferPointer(rebasing: datagram[header..<(header + length)])
+                    if let coalescer {
+                        if coalescer.append(packet) { continue }
+                        try coalescer.flush(to: tun)
+                        if coalescer.start(packet) { continue }
+                        // A zeroed virtio header over the spent transport header: no GSO, checksums complete.
+                        let virtio = TunDevice.virtioHeaderSize
+                        UnsafeMutableRawBufferPointer(rebasing: datagram[(header - virtio)..<header])
+                            .initializeMemory(as: UInt8.self, repeating: 0)
+                        try tun.write(UnsafeRawBufferPointer(rebasing: datagram[(header - virtio)..<(header + length)]))
+                    } else {
+                        try tun.write(packet)
+                    }
                 }
+                try coalescer?.flush(to: tun)
+            } catch {
+                logger.debug("TUN write failed", metadata: ["error": "\(error)"])
             }
             if let outbox { send(outbox, on: socket) }
         }

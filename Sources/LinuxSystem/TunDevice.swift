@@ -8,13 +8,28 @@ public final class TunDevice: @unchecked Sendable {
     public let name: String
     public let descriptor: FileDescriptor
 
-    /// Creates (or attaches to) the TUN interface `name`.
-    public init(name: String) throws(SystemError) {
+    /// True when every read and write carries a 10-byte virtio-net header and the kernel may hand us
+    /// TCP super-packets (TSO) with partial checksums.
+    public let hasOffloads: Bool
+
+    /// Length of the virtio-net header that precedes packets when ``hasOffloads`` is on.
+    public static let virtioHeaderSize = 10
+
+    /// Creates (or attaches to) the TUN interface `name`. With `offloads`, asks for `IFF_VNET_HDR` and
+    /// TCP segmentation offload (IPv4 and IPv6) plus checksum offload.
+    public init(name: String, offloads: Bool = false) throws(SystemError) {
         var out = [CChar](repeating: 0, count: Int(IFNAMSIZ))
-        let fd = try checkShim(
-            "open TUN \(name)", CLinuxShims_tun_open(name, Int16(IFF_TUN | IFF_NO_PI), &out))
+        var flags = Int16(IFF_TUN | IFF_NO_PI)
+        if offloads { flags |= Int16(IFF_VNET_HDR) }
+        let fd = try checkShim("open TUN \(name)", CLinuxShims_tun_open(name, flags, &out))
         self.descriptor = FileDescriptor(rawValue: fd)
         self.name = String(decoding: out.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        if offloads {
+            _ = try checkShim("TUNSETVNETHDRSZ", CLinuxShims_tun_set_vnet_hdr_size(fd, Int32(TunDevice.virtioHeaderSize)))
+            _ = try checkShim(
+                "TUNSETOFFLOAD", CLinuxShims_tun_set_offload(fd, UInt32(TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6)))
+        }
+        self.hasOffloads = offloads
         try descriptor.setNonBlocking()
     }
 

@@ -128,8 +128,10 @@ public final class Engine: @unchecked Sendable {
 
     /// Datagrams the engine wants sent, in order; empties the outbox.
     public func takeOutbox() -> [OutboundDatagram] {
-        defer { outbox.removeAll(keepingCapacity: true) }
-        return outbox
+        // Swapping in an empty array allocates nothing; keeping capacity would copy on the next append.
+        let taken = outbox
+        outbox = []
+        return taken
     }
 
     /// True if ``takeOutbox()`` has something (checked without allocating).
@@ -137,8 +139,9 @@ public final class Engine: @unchecked Sendable {
 
     /// Handshake events since the last call; empties the list.
     public func takeEvents() -> [HandshakeEvent] {
-        defer { events.removeAll(keepingCapacity: true) }
-        return events
+        let taken = events
+        events = []
+        return taken
     }
 
     /// Counts a drop that happened outside the engine (the data plane's own checks).
