@@ -76,6 +76,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "DataplaneTests",
+            dependencies: ["Dataplane", "LinuxSystem"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "IntegrationTests",
             dependencies: ["MeshgateTestSupport", "NetworkTypes"],
             swiftSettings: swiftSettings

@@ -91,6 +91,11 @@ final class TCPCoalescer {
 
     /// Writes the current run (if any) with the right virtio header and resets.
     func flush(to tun: TunDevice) throws(SystemError) {
+        try flush { (bytes) throws(SystemError) in try tun.write(bytes) }
+    }
+
+    /// Hands the current run (virtio header then packet) to `write` and resets.
+    func flush(_ write: (UnsafeRawBufferPointer) throws(SystemError) -> Void) throws(SystemError) {
         guard segments > 0 else { return }
         defer { segments = 0 }
         let virtio = TunDevice.virtioHeaderSize
@@ -119,7 +124,7 @@ final class TCPCoalescer {
             header.storeBytes(of: UInt16(ipHeaderLength).littleEndian, toByteOffset: 6, as: UInt16.self)
             header.storeBytes(of: UInt16(16).littleEndian, toByteOffset: 8, as: UInt16.self)
         }
-        try tun.write(UnsafeRawBufferPointer(rebasing: buffer[0..<(virtio + length)]))
+        try write(UnsafeRawBufferPointer(rebasing: buffer[0..<(virtio + length)]))
     }
 
     private func equal(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer, _ range: Range<Int>) -> Bool {
