@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include <pthread.h>
 #include <sys/eventfd.h>
+#include <sched.h>
 
 _Static_assert(sizeof(struct CLinuxShims_mmsghdr) == sizeof(struct mmsghdr), "mmsghdr layout");
 
@@ -111,3 +112,5 @@ int CLinuxShims_accept_cloexec(int fd) {
     int r = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
     return r < 0 ? -errno : r;
 }
+
+int CLinuxShims_setns_net(int fd) { return setns(fd, CLONE_NEWNET); }

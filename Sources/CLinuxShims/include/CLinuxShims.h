@@ -67,5 +67,7 @@ static const int CLinuxShims_SOCK_DGRAM_CLOEXEC_NONBLOCK = SOCK_DGRAM | SOCK_CLO
 static const int CLinuxShims_SOCK_CLOEXEC = SOCK_CLOEXEC;
 /* accept4 is _GNU_SOURCE-only. fd or -errno. */
 int CLinuxShims_accept_cloexec(int fd);
+/* setns is _GNU_SOURCE-only. Moves the calling thread into the network namespace `fd`; 0 or -1 (errno). */
+int CLinuxShims_setns_net(int fd);
 
 #endif

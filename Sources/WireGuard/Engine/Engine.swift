@@ -56,7 +56,9 @@ public final class Engine: @unchecked Sendable {
 
     /// Sets or clears (nil or all-zero) the interface's private key. Sessions made under the old key are erased.
     public func setPrivateKey(_ key: Key32?) {
-        if let key, !key.isZero {
+        if var key, !key.isZero {
+            // Store the scalar actually used, as wireguard-go does, so `wg showconf` prints the same key.
+            X25519.clamp(&key)
             if identity?.privateKey == key { return }
             let identity = StaticIdentity(privateKey: key)
             self.identity = identity
