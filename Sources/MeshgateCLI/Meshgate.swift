@@ -1,4 +1,5 @@
 import ArgumentParser
+import ControlProtocol
 
 /// The operator CLI. Subcommands are nouns (and verbs where needed); each has `--help`.
 @main
@@ -10,8 +11,14 @@ struct Meshgate: ParsableCommand {
             Key commands read and write keys in the same base64 form as wg(8), so the two are \
             interchangeable.
 
-            Exit codes: 0 success, 1 the operation failed, 64 bad usage.
+            Commands that talk to the daemon use its control socket (--socket, default \(ControlProtocol.defaultSocketPath)) \
+            and print text for people, or JSON with --json.
+
+            Exit codes: 0 success, 1 the operation failed (or the config is invalid), 64 bad usage.
             """,
-        subcommands: [GenerateKey.self, PublicKey.self, GeneratePresharedKey.self]
+        subcommands: [
+            Status.self, Routes.self, Peers.self, Drill.self, Reload.self, RotateKey.self,
+            GenerateKey.self, PublicKey.self, GeneratePresharedKey.self,
+        ]
     )
 }

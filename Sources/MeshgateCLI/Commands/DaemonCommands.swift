@@ -1,0 +1,136 @@
+import ArgumentParser
+import ControlProtocol
+import Foundation
+
+/// Options every command that talks to the daemon shares.
+struct DaemonOptions: ParsableArguments {
+    @Option(help: "The daemon's control socket.")
+    var socket: String = ControlProtocol.defaultSocketPath
+
+    @Flag(help: "Print machine-readable JSON instead of text.")
+    var json = false
+
+    /// Sends `request`; prints JSON or hands the response to `human`. A daemon-side error exits 1.
+    func run(_ request: ControlRequest, human: (ControlResponse) -> Void) throws {
+        let response: ControlResponse
+        do {
+            response = try ControlClient.send(request, socketPath: socket)
+        } catch {
+            printError("meshgate: \(error)")
+            throw ExitCode.failure
+        }
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            let data = (try? encoder.encode(response)) ?? Data()
+            print(String(decoding: data, as: UTF8.self))
+        } else if response.ok {
+            human(response)
+        }
+        if !response.ok {
+            if !json { printError("meshgate: \(response.error ?? "the daemon refused the request")") }
+            throw ExitCode.failure
+        }
+    }
+}
+
+func printError(_ message: String) {
+    FileHandle.standardError.write(Data((message + "\n").utf8))
+}
+
+struct Status: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Show this gateway's overlay, HA roles, peers and routes.")
+    @OptionGroup var options: DaemonOptions
+
+    func run() throws {
+        try options.run(.status) { response in
+            guard let s = response.status else { return }
+            print(HumanOutput.status(s))
+        }
+    }
+}
+
+struct Routes: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List the subnets in the mesh and where each is routed.")
+    @OptionGroup var options: DaemonOptions
+
+    func run() throws {
+        try options.run(.routes) { response in print(HumanOutput.routes(response.routes ?? [])) }
+    }
+}
+
+struct Peers: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "List the other gateways: tunnel state, traffic and probe RTT/loss.")
+    @OptionGroup var options: DaemonOptions
+
+    func run() throws {
+        try options.run(.peers) { response in print(HumanOutput.peers(response.peers ?? [])) }
+    }
+}
+
+struct Reload: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Re-read the config file and apply the difference (like SIGHUP); an invalid file is refused.")
+    @OptionGroup var options: DaemonOptions
+
+    func run() throws {
+        try options.run(.reload) { response in print(response.message ?? "reloaded") }
+    }
+}
+
+struct RotateKey: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rotate-key", abstract: "Replace this gateway's private key without dropping traffic.")
+    @OptionGroup var options: DaemonOptions
+
+    func run() throws {
+        try options.run(.rotateKey) { response in print(response.message ?? "key rotated") }
+    }
+}
+
+struct Drill: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run a failure drill and report convergence time and probe loss.",
+        subcommands: [DrillFailover.self, DrillWithdraw.self, DrillKeyRotation.self])
+}
+
+struct DrillFailover: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "failover",
+        abstract: "Step the group's primary down, measure how the mesh converges, then restore it.")
+    @OptionGroup var options: DaemonOptions
+    @Option(help: "The HA group to drill.") var group: String
+    @Flag(help: "Leave the standby as primary afterwards.") var noRestore = false
+
+    func run() throws {
+        try options.run(.drillFailover(group: group, restore: !noRestore)) { response in
+            if let d = response.drill { print(HumanOutput.drill(d)) }
+        }
+    }
+}
+
+struct DrillWithdraw: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "withdraw", abstract: "Withdraw one of this gateway's subnets briefly and measure convergence.")
+    @OptionGroup var options: DaemonOptions
+    @Option(help: "The subnet to withdraw (one this gateway advertises).") var subnet: String
+
+    func run() throws {
+        try options.run(.drillWithdraw(prefix: subnet)) { response in
+            if let d = response.drill { print(HumanOutput.drill(d)) }
+        }
+    }
+}
+
+struct DrillKeyRotation: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "key-rotation", abstract: "Rotate this gateway's key and measure the interruption.")
+    @OptionGroup var options: DaemonOptions
+
+    func run() throws {
+        try options.run(.drillKeyRotation) { response in
+            if let d = response.drill { print(HumanOutput.drill(d)) }
+        }
+    }
+}
