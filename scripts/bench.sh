@@ -20,8 +20,9 @@
 #   ping_tunnel_loss_pct lost pings among those
 #   ping_veth_ms         the same on the veth underneath (baseline; the ratio should be about 1)
 #   handshake_ms         RTT of the first ping after both ends got fresh keys, i.e. handshake plus one
-#                        data round trip (no tool start-up in it: ping timestamps inside the kernel's view
-#                        of the packet); median over --handshakes repetitions, then over rounds
+#                        data round trip (ping's own send-to-reply time, so no tool start-up in it; the
+#                        echo request waits in the daemon while it handshakes); median over --handshakes
+#                        repetitions, then over rounds
 #   handshake_failures   first pings, out of --handshakes, without a reply within 2 s
 #   rss_idle_mb          VmRSS of the larger of the two daemons, just after the tunnel came up
 #   rss_peak_mb_sender   VmHWM of the daemon in namespace 1 after all the load
@@ -112,6 +113,7 @@ if [[ -z $binary ]]; then
 fi
 [[ -x $binary ]] || die "not executable: $binary"
 binary=$(cd "$(dirname "$binary")" && pwd)/$(basename "$binary")
+binary_info="$(stat -c '%y' "$binary" | cut -d. -f1), sha256 $(sha256sum "$binary" | cut -c1-16)"
 
 # ---------------------------------------------------------------------------------------------------
 # Unique names, state and cleanup.
@@ -134,6 +136,10 @@ tunnel2=10.77.0.2
 port1=51820
 port2=51821
 clk_tck=$(getconf CLK_TCK)
+
+# Every round runs this private copy: the build directory is shared, and another build replacing the
+# binary in the middle of the run would otherwise mix two versions.
+cp "$binary" "$work/meshgate-wg"
 
 pids=()     # every background process we started
 ifaces=()   # every tunnel interface name we used (their UAPI sockets live in /var/run/wireguard)
@@ -204,7 +210,7 @@ wait_for_socket() { # pid iface
 
 start_daemon() { # impl ns iface logfile -> sets started_pid
     local impl=$1 ns=$2 name=$3 logfile=$4 exe
-    if [[ $impl == wireguard-go ]]; then exe=$wggo; else exe=$binary; fi
+    if [[ $impl == wireguard-go ]]; then exe=$wggo; else exe=$work/meshgate-wg; fi
     # `ip netns exec` execs the command, so $! is the daemon itself.
     LOG_LEVEL=error ip netns exec "$ns" "$exe" -f "$name" >"$logfile" 2>&1 &
     started_pid=$!
@@ -490,7 +496,7 @@ fi
 echo "command: $command_line"
 echo "settings: rounds=$rounds duration=${duration}s mtu=$mtu udp_rate=$udp_rate pings=$pings handshakes=$handshakes"
 echo "wireguard-go: $wggo ($("$wggo" --version 2>/dev/null | head -1))"
-echo "meshgate-wg: $binary (source $git_rev)"
+echo "meshgate-wg: $binary (built $binary_info; tree now at $git_rev)"
 echo "host: $(uname -r), $(nproc) CPUs"
 echo
 
@@ -537,7 +543,7 @@ if [[ -n $json_file ]]; then
         --arg command "$command_line" \
         --argjson rounds "$rounds" --argjson duration "$duration" --argjson mtu "$mtu" \
         --arg udp_rate "$udp_rate" --argjson pings "$pings" --argjson handshakes "$handshakes" \
-        --arg wireguard_go "$wggo" --arg binary "$binary" --arg source "$git_rev" \
+        --arg wireguard_go "$wggo" --arg binary "$binary" --arg binary_info "$binary_info" --arg source "$git_rev" \
         --rawfile notes "$notes" \
         --argjson order "$(printf '%s\n' "${metrics[@]}" | jq -R . | jq -s .)" '
         def num: if . == "NA" then null else tonumber end;
@@ -550,7 +556,7 @@ if [[ -n $json_file ]]; then
             command: $command,
             settings: {rounds: $rounds, duration_s: $duration, mtu: $mtu, udp_rate: $udp_rate,
                        pings: $pings, handshakes: $handshakes,
-                       wireguard_go: $wireguard_go, meshgate_wg: $binary, meshgate_source: $source},
+                       wireguard_go: $wireguard_go, meshgate_wg: $binary, meshgate_binary: $binary_info, meshgate_source: $source},
             metrics: [$order[] as $m
                 | ($rows | map(select(.metric == $m and .impl == "wireguard-go")) | sort_by(.round) | map(.value)) as $a
                 | ($rows | map(select(.metric == $m and .impl == "meshgate-wg")) | sort_by(.round) | map(.value)) as $b
