@@ -1,0 +1,77 @@
+import CLinuxShims
+import Glibc
+public import NetworkTypes
+
+/// A small UDP socket for control messages between gateways (hellos, route adverts, probes), bound to one
+/// device so that only datagrams that arrived through that interface (our WireGuard overlay, whose
+/// cryptokey routing already authenticated the source address) are read.
+public final class DatagramSocket: @unchecked Sendable {
+    public let descriptor: FileDescriptor
+
+    /// Binds `[::]:port` (IPv4 mapped) restricted to `device` with SO_BINDTODEVICE.
+    public init(port: UInt16, device: String?) throws(SystemError) {
+        let fd = try syscall("socket(AF_INET6, SOCK_DGRAM)") {
+            socket(AF_INET6, CLinuxShims_SOCK_DGRAM_CLOEXEC_NONBLOCK, 0)
+        }
+        let descriptor = FileDescriptor(rawValue: fd)
+        var off: Int32 = 0
+        _ = try syscall("setsockopt(IPV6_V6ONLY)") { setsockopt(fd, Int32(IPPROTO_IPV6), IPV6_V6ONLY, &off, 4) }
+        var on: Int32 = 1
+        _ = setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, 4)
+        if let device {
+            let name = Array(device.utf8) + [0]
+            _ = try syscall("setsockopt(SO_BINDTODEVICE \(device))") {
+                name.withUnsafeBytes { setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, $0.baseAddress, socklen_t($0.count)) }
+            }
+        }
+        var sa = SocketAddress.make(Endpoint(address: .v6(IPv6Address(high: 0, low: 0)), port: port))
+        _ = try syscall("bind UDP port \(port)") {
+            withUnsafePointer(to: &sa) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size))
+                }
+            }
+        }
+        self.descriptor = descriptor
+    }
+
+    public func close() { descriptor.close() }
+
+    /// Sends `bytes` to `endpoint`; returns errno (0 on success). Never blocks.
+    @discardableResult
+    public func send(_ bytes: [UInt8], to endpoint: Endpoint) -> Int32 {
+        var sa = SocketAddress.make(endpoint)
+        let n = withUnsafePointer(to: &sa) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { address in
+                bytes.withUnsafeBytes {
+                    sendto(
+                        descriptor.rawValue, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT), address,
+                        socklen_t(MemoryLayout<sockaddr_in6>.size))
+                }
+            }
+        }
+        return n < 0 ? errno : 0
+    }
+
+    /// Receives one datagram if one is waiting.
+    public func receive(maximum: Int = 65536) -> (bytes: [UInt8], source: Endpoint)? {
+        var buffer = [UInt8](repeating: 0, count: maximum)
+        var sa = sockaddr_in6()
+        var length = socklen_t(MemoryLayout<sockaddr_in6>.size)
+        let n = withUnsafeMutablePointer(to: &sa) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { address in
+                buffer.withUnsafeMutableBytes {
+                    recvfrom(descriptor.rawValue, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT), address, &length)
+                }
+            }
+        }
+        guard n >= 0 else { return nil }
+        return (Array(buffer[0..<n]), SocketAddress.endpoint(sa))
+    }
+
+    /// Waits up to `milliseconds` for a datagram; true if one is ready.
+    public func waitReadable(milliseconds: Int32) -> Bool {
+        var p = pollfd(fd: descriptor.rawValue, events: Int16(POLLIN), revents: 0)
+        return poll(&p, 1, milliseconds) > 0
+    }
+}
