@@ -13,10 +13,12 @@ let package = Package(
     products: [
         .executable(name: "meshgate-wg", targets: ["MeshgateWGMain"]),
         .executable(name: "meshgate", targets: ["MeshgateCLI"]),
+        .executable(name: "meshgated", targets: ["MeshgatedMain"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         // MARK: - C edge
@@ -25,6 +27,16 @@ let package = Package(
             pkgConfig: "libcrypto",
             providers: [.apt(["libssl-dev"])]
         ),
+        .systemLibrary(
+            name: "CLibMNL",
+            pkgConfig: "libmnl",
+            providers: [.apt(["libmnl-dev"])]
+        ),
+        .systemLibrary(
+            name: "CLibNFTNL",
+            pkgConfig: "libnftnl",
+            providers: [.apt(["libnftnl-dev", "libmnl-dev"])]
+        ),
         .target(name: "CLinuxShims", cSettings: [.define("_GNU_SOURCE")]),
 
         // MARK: - Pure cores and wrappers
@@ -32,6 +44,24 @@ let package = Package(
         .target(name: "CryptoPrimitives", dependencies: ["CLibCrypto"], swiftSettings: swiftSettings),
         .target(name: "WireGuard", dependencies: ["CryptoPrimitives", "NetworkTypes"], swiftSettings: swiftSettings),
         .target(name: "LinuxSystem", dependencies: ["CLinuxShims", "NetworkTypes"], swiftSettings: swiftSettings),
+
+        .target(
+            name: "Netlink",
+            dependencies: ["CLibMNL", "LinuxSystem", "NetworkTypes"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "NFTables",
+            dependencies: ["CLibNFTNL", "NetworkTypes"],
+            swiftSettings: swiftSettings
+        ),
+        .target(name: "Routing", dependencies: ["NetworkTypes"], swiftSettings: swiftSettings),
+        .target(
+            name: "GatewayConfig",
+            dependencies: ["NetworkTypes", "CryptoPrimitives", .product(name: "Yams", package: "Yams")],
+            swiftSettings: swiftSettings
+        ),
+        .target(name: "ControlProtocol", dependencies: ["NetworkTypes"], swiftSettings: swiftSettings),
 
         // MARK: - Drivers
         .target(
@@ -52,10 +82,28 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "MeshgateDaemon",
+            dependencies: [
+                "Dataplane", "WireGuard", "CryptoPrimitives", "NetworkTypes", "LinuxSystem", "Netlink", "NFTables",
+                "Routing", "GatewayConfig", "ControlProtocol",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "MeshgatedMain",
+            dependencies: [
+                "MeshgateDaemon", "GatewayConfig",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "MeshgateCLI",
             dependencies: [
-                "CryptoPrimitives",
+                "CryptoPrimitives", "ControlProtocol", "GatewayConfig",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -75,6 +123,12 @@ let package = Package(
             dependencies: ["WireGuard", "CryptoPrimitives", "NetworkTypes", "MeshgateTestSupport"],
             swiftSettings: swiftSettings
         ),
+        .testTarget(name: "NetlinkTests", dependencies: ["Netlink", "NetworkTypes"], swiftSettings: swiftSettings),
+        .testTarget(name: "NFTablesTests", dependencies: ["NFTables", "NetworkTypes"], swiftSettings: swiftSettings),
+        .testTarget(name: "RoutingTests", dependencies: ["Routing", "NetworkTypes"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "GatewayConfigTests", dependencies: ["GatewayConfig", "NetworkTypes", "CryptoPrimitives"],
+            swiftSettings: swiftSettings),
         .testTarget(
             name: "DataplaneTests",
             dependencies: ["Dataplane", "LinuxSystem"],

@@ -1,0 +1,1 @@
+print("meshgated: not yet implemented")
