@@ -253,7 +253,10 @@ public final class Device: @unchecked Sendable {
             for event in events { log(event) }
             if now.monotonic.duration(since: lastMTURefresh) >= .seconds(1) {
                 lastMTURefresh = now.monotonic
-                if let value = try? tun.mtu() { mtu.store(value, ordering: .relaxed) }
+                if let value = try? tun.mtu(), value != mtu.load(ordering: .relaxed) {
+                    mtu.store(value, ordering: .relaxed)
+                    engine.withLock { $0.mtu = value }
+                }
             }
         }
     }

@@ -38,7 +38,9 @@ final class TCPCoalescer {
     /// Adds `packet` to the current run if it continues it; false means flush and try ``start(_:)``.
     func append(_ packet: UnsafeRawBufferPointer) -> Bool {
         guard segments > 0, !lastSegmentWasShort, !lastHadPush, let info = TCPSegmentInfo(packet) else { return false }
-        guard info.isIPv6 == isIPv6, info.ipHeaderLength == ipHeaderLength, info.tcpHeaderLength == tcpHeaderLength,
+        // Only plain data segments (ACK, optionally PSH) join a run; FIN, SYN, RST, URG, ECE, CWR end it.
+        guard info.flags & ~0x08 == 0x10, info.isIPv6 == isIPv6, info.ipHeaderLength == ipHeaderLength,
+            info.tcpHeaderLength == tcpHeaderLength,
             info.payloadLength > 0, info.payloadLength <= segmentSize, info.sequence == nextSequence,
             segments < TCPCoalescer.maxSegments, length + info.payloadLength <= TCPCoalescer.maxLength
         else { return false }

@@ -1,7 +1,7 @@
 public import ControlProtocol
 import Foundation
 public import LinuxSystem
-import Logging
+public import Logging
 
 /// Serves the control socket: one JSON request per line, one JSON response per line, one connection at a
 /// time. The socket is mode 0600 (root only), like the UAPI socket.

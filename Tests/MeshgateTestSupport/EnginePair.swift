@@ -51,8 +51,14 @@ public final class EnginePair: @unchecked Sendable {
         public var description: String {
             let kind =
                 isInitiation
-                ? "initiation" : isResponse ? "response" : isCookieReply ? "cookie-reply" : isKeepalive ? "keepalive"
-                : isTransport ? "transport" : "other"
+                ? "initiation"
+                : isResponse
+                    ? "response"
+                    : isCookieReply
+                        ? "cookie-reply"
+                        : isKeepalive
+                            ? "keepalive"
+                            : isTransport ? "transport" : "other"
             return "\(from)→\(destination) \(kind)(\(bytes.count) bytes)"
         }
     }
@@ -167,6 +173,8 @@ public final class EnginePair: @unchecked Sendable {
         publicKeyB = X25519.publicKey(for: privateKeyB)
         a = Engine(random: SeededRandom(seed: configuration.seed &* 2 &+ 1))
         b = Engine(random: SeededRandom(seed: configuration.seed &* 2 &+ 2))
+        a.mtu = configuration.mtu
+        b.mtu = configuration.mtu
         a.setPrivateKey(privateKeyA)
         b.setPrivateKey(privateKeyB)
         peerOnA = a.addPeer(publicKey: publicKeyB)!
@@ -225,7 +233,8 @@ public final class EnginePair: @unchecked Sendable {
         if case .send(let ticket) = decision {
             let bytes = Self.seal(packet, ticket: ticket, mtu: configuration.mtu, aead: aead)
             inFlight.append(
-                Datagram(from: side, source: endpoints[side]!, destination: ticket.endpoint, bytes: bytes,
+                Datagram(
+                    from: side, source: endpoints[side]!, destination: ticket.endpoint, bytes: bytes,
                     sentAt: clock.now.monotonic))
         }
         collectOutboxes()
@@ -249,7 +258,8 @@ public final class EnginePair: @unchecked Sendable {
         for side in [Side.a, .b] {
             for out in engine(side).takeOutbox() {
                 inFlight.append(
-                    Datagram(from: side, source: endpoints[side]!, destination: out.endpoint, bytes: out.bytes,
+                    Datagram(
+                        from: side, source: endpoints[side]!, destination: out.endpoint, bytes: out.bytes,
                         sentAt: clock.now.monotonic))
             }
         }
@@ -299,7 +309,8 @@ public final class EnginePair: @unchecked Sendable {
     @discardableResult
     public func deliver(_ datagram: Datagram) -> Outcome {
         guard let side = owners[datagram.destination] else {
-            log.append(Delivery(datagram: datagram, to: datagram.from.other, outcome: .unroutable, at: clock.now.monotonic))
+            log.append(
+                Delivery(datagram: datagram, to: datagram.from.other, outcome: .unroutable, at: clock.now.monotonic))
             return .unroutable
         }
         let outcome = receive(datagram.bytes, at: side, from: datagram.source)

@@ -28,7 +28,8 @@ public enum IPPacketBuilder {
         if checksum == 0 { checksum = 0xffff }
         segment[6] = UInt8(checksum >> 8)
         segment[7] = UInt8(checksum & 0xff)
-        return wrap(segment, from: source, to: destination, protocolNumber: protocolUDP, hopLimit: hopLimit,
+        return wrap(
+            segment, from: source, to: destination, protocolNumber: protocolUDP, hopLimit: hopLimit,
             identification: identification)
     }
 
@@ -44,11 +45,13 @@ public enum IPPacketBuilder {
         message += payload
         let protocolNumber = isV4 ? protocolICMP : protocolICMPv6
         // ICMPv4 sums the message alone; ICMPv6 includes the pseudo-header (RFC 4443 §2.3).
-        let initial = isV4 ? 0 : pseudoHeaderSum(source, destination, protocolNumber: protocolNumber, length: message.count)
+        let initial =
+            isV4 ? 0 : pseudoHeaderSum(source, destination, protocolNumber: protocolNumber, length: message.count)
         let checksum = internetChecksum(message, initial: initial)
         message[2] = UInt8(checksum >> 8)
         message[3] = UInt8(checksum & 0xff)
-        return wrap(message, from: source, to: destination, protocolNumber: protocolNumber, hopLimit: hopLimit,
+        return wrap(
+            message, from: source, to: destination, protocolNumber: protocolNumber, hopLimit: hopLimit,
             identification: 0)
     }
 

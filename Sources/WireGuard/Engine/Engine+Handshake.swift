@@ -117,6 +117,7 @@ extension Engine {
         else { return .handshakeDecryptionFailed }
         peer.greatestTimestamp = consumed.timestamp
         peer.lastInitiationConsumedAt = now.monotonic
+        peer.receivedBytes &+= UInt64(message.count)
         peer.endpoint = source
         peer.cookieGenerator.addMACs(to: &response, now: now.monotonic)
 
@@ -155,6 +156,7 @@ extension Engine {
         peer.initiator?.wipe()
         peer.initiator = nil
         peer.endpoint = source
+        peer.receivedBytes &+= UInt64(message.count)
 
         // Initiator: the new keypair is usable at once (whitepaper §6.3).
         let keypair = Keypair(

@@ -182,7 +182,7 @@ extension Engine {
             let length = buffer.withUnsafeMutableBytes { raw -> Int in
                 raw.baseAddress!.advanced(by: TransportDataLayout.headerSize).copyMemory(
                     from: packet.withUnsafeBytes { $0.baseAddress! }, byteCount: packet.count)
-                return Engine.seal(ticket, buffer: raw, payloadLength: packet.count, mtu: 65535, aead: aead)
+                return Engine.seal(ticket, buffer: raw, payloadLength: packet.count, mtu: mtu, aead: aead)
             }
             buffer.removeLast(buffer.count - length)
             outbox.append(OutboundDatagram(bytes: buffer, endpoint: endpoint))
@@ -206,6 +206,7 @@ extension Engine {
             peer.timers.anyAuthenticatedPacketSent()
             peer.timers.anyAuthenticatedPacketTraversal(
                 at: now.monotonic, persistentKeepaliveInterval: peer.persistentKeepaliveInterval)
+            keepKeyFreshSending(peer, keypair: keypair, now: now)
         } else {
             if peer.staged.isEmpty { stage([], for: peer) }
             initiateHandshake(with: peer, now: now, isRetry: false)
@@ -214,15 +215,20 @@ extension Engine {
 
     /// Bookkeeping for a sealed data packet: bytes, timers, and rekey-on-send (whitepaper §6.2).
     private func noteSent(peer: Peer, keypair: Keypair, payloadLength: Int, now: Moment) {
-        let wire = TransportDataLayout.overhead + Engine.paddedLength(payloadLength, mtu: 65535)
+        let wire = TransportDataLayout.overhead + Engine.paddedLength(payloadLength, mtu: mtu)
         peer.transmittedBytes &+= UInt64(wire)
         if payloadLength > 0 { peer.timers.dataSent(at: now.monotonic, jitter: jitter()) }
         peer.timers.anyAuthenticatedPacketSent()
         peer.timers.anyAuthenticatedPacketTraversal(
             at: now.monotonic, persistentKeepaliveInterval: peer.persistentKeepaliveInterval)
-        if keypair.isInitiator,
-            keypair.sendCounter > Specification.rekeyAfterMessages
-                || now.monotonic.duration(since: keypair.createdAt) > rekeyAfterTime
+        keepKeyFreshSending(peer, keypair: keypair, now: now)
+    }
+
+    /// Rekey on send (whitepaper §6.2): after rekey-after-messages on either side, or rekey-after-time for
+    /// the initiator. Runs for keepalives too, so a keepalive-only tunnel never lapses.
+    private func keepKeyFreshSending(_ peer: Peer, keypair: Keypair, now: Moment) {
+        if keypair.sendCounter > Specification.rekeyAfterMessages
+            || (keypair.isInitiator && now.monotonic.duration(since: keypair.createdAt) > rekeyAfterTime)
         {
             initiateHandshake(with: peer, now: now, isRetry: false)
         }

@@ -46,6 +46,8 @@ public final class Engine: @unchecked Sendable {
     /// When the initiator rekeys on send. ``Specification/rekeyAfterTime`` unless an integration test
     /// shortens it to watch a rekey happen; every other timer keeps the whitepaper's value.
     public var rekeyAfterTime: Duration = Specification.rekeyAfterTime
+    /// The tunnel interface's MTU, which caps padding (whitepaper §5.4.6). The data plane keeps it current.
+    public var mtu = 1420
 
     /// - Parameter random: the source of ephemeral keys, indices, cookie secrets and jitter.
     public init(random: any RandomSource) {

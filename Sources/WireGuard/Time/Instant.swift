@@ -54,6 +54,8 @@ extension Duration {
         let (s, a) = components
         let (m, overflow) = s.multipliedReportingOverflow(by: 1_000_000_000)
         if overflow { return s < 0 ? .min : .max }
-        return m.addingReportingOverflow(a / 1_000_000_000).overflow ? .max : m + a / 1_000_000_000
+        let (sum, sumOverflow) = m.addingReportingOverflow(a / 1_000_000_000)
+        if sumOverflow { return s < 0 ? .min : .max }
+        return sum
     }
 }

@@ -52,5 +52,5 @@ func nonZeroDrops(_ engine: Engine) -> [DropReason: UInt64] {
 
 extension Duration {
     /// Whole milliseconds, for messages.
-    var milliseconds: Int64 { components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000 }
+    var wholeMilliseconds: Int64 { components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000 }
 }

@@ -108,7 +108,7 @@ struct HandshakeAndDataTests {
             packets.append(packet)
             #expect(pair.send(packet, from: .a).isStaged)
         }
-        #expect(pair.inFlight.filter(\.isInitiation).count == 1)
+        #expect(pair.inFlight.filter { $0.isInitiation }.count == 1)
         #expect(pair.peerOnA.staged == packets)
 
         pair.pump()
@@ -168,7 +168,7 @@ struct HandshakeAndDataTests {
 
         let packet = pair.makePacket(from: .b)
         #expect(pair.send(packet, from: .b).isStaged)
-        #expect(pair.inFlight.filter(\.isInitiation).count == 1)
+        #expect(pair.inFlight.filter { $0.isInitiation }.count == 1)
         pair.pump()
         #expect(pair.tun[.a] == [packet])
     }
@@ -243,6 +243,21 @@ struct HandshakeAndDataTests {
         #expect(pair.peerOnA.transmittedBytes - before == UInt64(datagram.bytes.count))
     }
 
+    @Test("a packet staged at the MTU is flushed after the handshake without padding past the MTU")
+    func stagedPacketPaddingRespectsMTU() throws {
+        var configuration = EnginePair.Configuration()
+        configuration.mtu = 1420
+        let pair = EnginePair(configuration)
+        let packet = pair.makePacket(from: .a, payloadLength: 1420 - 28)
+        #expect(pair.send(packet, from: .a).isStaged)
+        pair.step()  // initiation
+        pair.step()  // response: A flushes the staged packet
+        let flushed = try #require(pair.inFlight.first)
+        // An outer datagram 4 bytes over MTU + overhead no longer fits the link the MTU was chosen for.
+        #expect(flushed.bytes.count == TransportDataLayout.overhead + 1420)
+        #expect(pair.step() == .delivered(packet))
+    }
+
     @Test("simultaneous initiations from both sides converge and deliver both ways")
     func simultaneousInitiation() {
         let pair = EnginePair()
@@ -250,7 +265,7 @@ struct HandshakeAndDataTests {
         let fromB = pair.makePacket(from: .b)
         #expect(pair.send(fromA, from: .a).isStaged)
         #expect(pair.send(fromB, from: .b).isStaged)
-        #expect(pair.inFlight.filter(\.isInitiation).count == 2)
+        #expect(pair.inFlight.filter { $0.isInitiation }.count == 2)
         pair.pump()
         #expect(pair.tun[.b] == [fromA])
         #expect(pair.tun[.a] == [fromB])
