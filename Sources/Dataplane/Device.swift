@@ -319,8 +319,15 @@ public final class Device: @unchecked Sendable {
         }
     }
 
+    /// Sets the TUN interface's MTU (padding follows within a second).
+    public func setMTU(_ mtu: Int) throws(SystemError) {
+        try tun.setMTU(mtu)
+        self.mtu.store(mtu, ordering: .relaxed)
+        engine.withLock { $0.mtu = mtu }
+    }
+
     /// Applies a parsed change all-or-nothing: the only step that can fail (binding a new port) runs first.
-    func apply(_ change: UAPIConfigurationChange) -> UAPIError? {
+    public func apply(_ change: UAPIConfigurationChange) -> UAPIError? {
         var newSocket: UDPSocket?
         if let port = change.listenPort, port != listenPort || port == 0 {
             do {

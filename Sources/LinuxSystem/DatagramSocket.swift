@@ -8,8 +8,8 @@ public import NetworkTypes
 public final class DatagramSocket: @unchecked Sendable {
     public let descriptor: FileDescriptor
 
-    /// Binds `[::]:port` (IPv4 mapped) restricted to `device` with SO_BINDTODEVICE.
-    public init(port: UInt16, device: String?) throws(SystemError) {
+    /// Binds `[::]:port` (IPv4 mapped), or `bindAddress`, restricted to `device` with SO_BINDTODEVICE.
+    public init(port: UInt16, device: String?, bindAddress: IPAddress? = nil) throws(SystemError) {
         let fd = try syscall("socket(AF_INET6, SOCK_DGRAM)") {
             socket(AF_INET6, CLinuxShims_SOCK_DGRAM_CLOEXEC_NONBLOCK, 0)
         }
@@ -24,7 +24,7 @@ public final class DatagramSocket: @unchecked Sendable {
                 name.withUnsafeBytes { setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, $0.baseAddress, socklen_t($0.count)) }
             }
         }
-        var sa = SocketAddress.make(Endpoint(address: .v6(IPv6Address(high: 0, low: 0)), port: port))
+        var sa = SocketAddress.make(Endpoint(address: bindAddress ?? .v6(IPv6Address(high: 0, low: 0)), port: port))
         _ = try syscall("bind UDP port \(port)") {
             withUnsafePointer(to: &sa) {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
@@ -33,7 +33,16 @@ public final class DatagramSocket: @unchecked Sendable {
             }
         }
         self.descriptor = descriptor
+        var bound = sockaddr_in6()
+        var length = socklen_t(MemoryLayout<sockaddr_in6>.size)
+        _ = withUnsafeMutablePointer(to: &bound) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        self.localPort = UInt16(bigEndian: bound.sin6_port)
     }
+
+    /// The bound port (the kernel's choice when 0 was asked for).
+    public let localPort: UInt16
 
     public func close() { descriptor.close() }
 

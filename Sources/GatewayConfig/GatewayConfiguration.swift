@@ -1,0 +1,155 @@
+public import CryptoPrimitives
+public import NetworkTypes
+
+/// The validated configuration of one `meshgated` gateway, parsed from its YAML file by
+/// ``parse(yaml:)``.
+///
+/// Every value has been checked: names, addresses, prefixes, ranges, uniqueness and the cross-field
+/// rules (advertised subnets are canonical, private unless ``allowPublicSubnets``, and overlap neither
+/// each other nor the overlay and endpoint addresses). Files named here (keys) are *not* read: that is
+/// the caller's job, with ``validatePrivateKeyFile(contents:mode:path:key:)`` checking what it read.
+public struct GatewayConfiguration: Sendable, Hashable {
+    /// `node:` — this gateway's identity.
+    public struct NodeSettings: Sendable, Hashable {
+        /// Unique in the mesh: 1-63 characters of `A-Z a-z 0-9 . _ -`.
+        public var name: String
+        /// Absolute path of the `wg genkey` private key file.
+        public var privateKeyFile: String
+    }
+
+    /// `overlay:` — the WireGuard interface.
+    public struct OverlaySettings: Sendable, Hashable {
+        /// Interface name (1-15 characters).
+        public var interface: String
+        /// This gateway's stable overlay address.
+        public var address: IPAddress
+        /// UDP port WireGuard listens on, 1-65535 (default 51820).
+        public var listenPort: UInt16
+        /// Interface MTU in bytes, 1280-9000 (default 1280).
+        public var mtuBytes: Int
+    }
+
+    /// `ha.lan:` — the LAN side an HA member watches and serves.
+    public struct LANSettings: Sendable, Hashable {
+        /// The LAN interface.
+        public var interface: String
+        /// The virtual IP with its subnet length (`10.10.10.1/24`), held only by the group's primary.
+        public var virtualIP: IPPrefix
+    }
+
+    /// `ha:` — membership of a region's HA group.
+    public struct HASettings: Sendable, Hashable {
+        /// Group name (same rules as gateway names).
+        public var group: String
+        /// 1-255, higher is preferred (default 100).
+        public var priority: UInt8
+        /// Whether a recovered higher-priority member takes the role back (default false).
+        public var preempt: Bool
+        /// Continuous eligibility required before preempting (default 0).
+        public var preemptDelay: Duration
+        /// After a planned step-down, how long this member stays on hold (default 10 s).
+        public var stepDownHold: Duration
+        /// The LAN side.
+        public var lan: LANSettings
+    }
+
+    /// One entry of `peers:`.
+    public struct PeerSettings: Sendable, Hashable {
+        /// The peer's gateway name, unique in the list.
+        public var name: String
+        /// Its WireGuard public key.
+        public var publicKey: Key32
+        /// Where to reach it, or `nil` when it only connects to us.
+        public var endpoint: Endpoint?
+        /// Its overlay address: route-protocol messages are accepted from this address only.
+        public var overlayAddress: IPAddress
+        /// Keepalive interval, or `nil` when off.
+        public var persistentKeepalive: Duration?
+        /// When its key must have been rotated.
+        public var keyExpires: KeyExpiry?
+        /// Absolute path of a preshared key file, if any.
+        public var presharedKeyFile: String?
+    }
+
+    /// `control:` — the operator CLI's socket.
+    public struct ControlSettings: Sendable, Hashable {
+        /// Absolute path of the Unix socket (default `/run/meshgate/control.sock`).
+        public var socket: String
+    }
+
+    /// `metrics:` — the Prometheus endpoint.
+    public struct MetricsSettings: Sendable, Hashable {
+        /// Address and port to listen on, for example `0.0.0.0:9586`.
+        public var listen: Endpoint
+    }
+
+    /// `timers:` — protocol timing.
+    public struct TimerSettings: Sendable, Hashable {
+        /// HA hello period (default 100 ms, at least 10 ms).
+        public var helloInterval: Duration
+        /// A member silent this long is dead (default 400 ms, at least 3 hello intervals).
+        public var deadInterval: Duration
+        /// Periodic routes message period (default 5 s).
+        public var advertiseInterval: Duration
+        /// A gateway silent this long loses its routes (default 15 s, at least 2 advertise intervals).
+        public var routeExpiry: Duration
+    }
+
+    /// `kernel:` — how learned routes are installed.
+    public struct KernelSettings: Sendable, Hashable {
+        /// Routing table id (default 254, `main`); `local` (255) and 0 are refused.
+        public var routeTable: UInt32
+        /// Route metric (priority), default 0.
+        public var routeMetric: UInt32
+    }
+
+    public var node: NodeSettings
+    public var overlay: OverlaySettings
+    /// Canonical subnets behind this gateway (`advertise:`, default empty).
+    public var advertise: [IPPrefix]
+    /// Whether `advertise` may hold public subnets, and learned public prefixes are accepted (default false).
+    public var allowPublicSubnets: Bool
+    public var ha: HASettings?
+    /// The other gateways of the mesh, in file order, without this node's own entry.
+    public var peers: [PeerSettings]
+    /// This node's own entry when the file uses a peer list shared by every gateway; the daemon should
+    /// check its `publicKey` against the private key.
+    public var ownPeerEntry: PeerSettings?
+    public var control: ControlSettings
+    public var metrics: MetricsSettings?
+    public var timers: TimerSettings
+    public var kernel: KernelSettings
+
+    /// Default values of optional keys.
+    public enum Defaults {
+        public static let listenPort: UInt16 = 51820
+        public static let mtuBytes = 1280
+        public static let priority: UInt8 = 100
+        public static let stepDownHold: Duration = .seconds(10)
+        public static let controlSocket = "/run/meshgate/control.sock"
+        public static let helloInterval: Duration = .milliseconds(100)
+        public static let deadInterval: Duration = .milliseconds(400)
+        public static let advertiseInterval: Duration = .seconds(5)
+        public static let routeExpiry: Duration = .seconds(15)
+        public static let routeTable: UInt32 = 254
+        public static let routeMetric: UInt32 = 0
+    }
+
+    /// Allowed overlay MTU range.
+    public static let mtuRange = 1280...9000
+
+    /// The peer named `name`, if configured.
+    public func peer(named name: String) -> PeerSettings? {
+        peers.first { $0.name == name }
+    }
+
+    /// Peer name → overlay address, for the route protocol's origin check.
+    public var peerOverlayAddresses: [String: IPAddress] {
+        Dictionary(peers.map { ($0.name, $0.overlayAddress) }, uniquingKeysWith: { first, _ in first })
+    }
+
+    /// Names of peers whose `key_expires` is at or before `secondsSince1970` (wall clock, passed in).
+    public func peersWithExpiredKeys(atSecondsSince1970 now: Int64) -> [String] {
+        peers.filter { $0.keyExpires?.isExpired(atSecondsSince1970: now) ?? false }.map(\.name)
+    }
+}

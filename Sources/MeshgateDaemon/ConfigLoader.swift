@@ -1,0 +1,69 @@
+public import CryptoPrimitives
+import Foundation
+public import GatewayConfig
+
+/// A private key read from disk, kept apart so it is not printed by accident.
+public struct CryptoKey: Sendable {
+    public let key: Key32
+}
+
+/// Reads and validates a gateway config and its private key file; the only I/O around `GatewayConfig`.
+public enum ConfigLoader {
+    public struct Failure: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// Parses `path`, then reads `node.private_key_file` and refuses it if group/world-accessible.
+    public static func load(path: String) throws -> (GatewayConfiguration, privateKey: CryptoKey) {
+        let config = try parse(path: path)
+        let keyPath = config.node.privateKeyFile
+        guard let text = try? String(contentsOfFile: keyPath, encoding: .utf8) else {
+            throw Failure(description: "\(path): node.private_key_file: cannot read \(keyPath)")
+        }
+        var info = stat()
+        guard stat(keyPath, &info) == 0 else {
+            throw Failure(description: "\(path): node.private_key_file: cannot stat \(keyPath)")
+        }
+        switch GatewayConfiguration.validatePrivateKeyFile(contents: text, mode: UInt32(info.st_mode), path: keyPath) {
+        case .success(let key): return (config, CryptoKey(key: key))
+        case .failure(let error): throw Failure(description: "\(path): \(error)")
+        }
+    }
+
+    /// Parses and validates without touching the system (`meshgate check-config`).
+    public static func parse(path: String) throws -> GatewayConfiguration {
+        guard let yaml = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw Failure(description: "\(path): cannot read the file")
+        }
+        switch GatewayConfiguration.parse(yaml: yaml) {
+        case .success(let config): return config
+        case .failure(let errors):
+            throw Failure(description: errors.errors.map { "\(path): \($0)" }.joined(separator: "\n"))
+        }
+    }
+}
+
+/// sd_notify without libsystemd: a datagram to $NOTIFY_SOCKET.
+public enum SystemdNotify {
+    public static func ready() {
+        guard let path = ProcessInfo.processInfo.environment["NOTIFY_SOCKET"], !path.isEmpty else { return }
+        let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+        guard fd >= 0 else { return }
+        defer { close(fd) }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        var bytes = Array(path.utf8)
+        if bytes.first == UInt8(ascii: "@") { bytes[0] = 0 }  // abstract namespace
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            for (i, b) in bytes.prefix(raw.count - 1).enumerated() { raw[i] = b }
+        }
+        let message = Array("READY=1".utf8)
+        _ = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { addr in
+                message.withUnsafeBytes {
+                    sendto(fd, $0.baseAddress, $0.count, 0, addr, socklen_t(MemoryLayout<sockaddr_un>.size))
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,87 @@
+public import ControlProtocol
+import CryptoPrimitives
+import Dataplane
+import GatewayConfig
+import Netlink
+import Foundation
+import LinuxSystem
+import NetworkTypes
+import Routing
+import WireGuard
+
+// MARK: - Answers to the control socket
+
+extension Gateway {
+    /// Answers one CLI request. Runs on the control thread; takes the state lock only briefly.
+    public func handle(_ request: ControlRequest) -> ControlResponse {
+        switch request {
+        case .status: return ControlResponse(status: statusReport())
+        case .routes: return ControlResponse(routes: routeReports())
+        case .peers: return ControlResponse(peers: peerReports())
+        case .drillFailover(let group, let restore): return drillFailover(group: group, restore: restore)
+        case .drillWithdraw(let prefix): return drillWithdraw(prefix: prefix)
+        case .reload, .rotateKey, .drillKeyRotation:
+            return .failure("not supported by this version of meshgated (planned: live reload and key rotation)")
+        }
+    }
+
+    func statusReport() -> StatusReport {
+        let now = Gateway.now()
+        let peers = peerReports()
+        return lock.withLock {
+            var groups: [GroupReport] = []
+            if let ha = config.ha, let election {
+                groups.append(
+                    GroupReport(
+                        group: ha.group, role: election.role.description,
+                        primary: election.currentPrimary(now: now)?.gateway,
+                        term: election.currentPrimary(now: now)?.term ?? 0, lanHealthy: lanHealthy,
+                        virtualIP: election.role == .primary ? ha.lan.virtualIP.description : nil,
+                        members: election.members(now: now).map(\.name)))
+            }
+            return StatusReport(
+                node: config.node.name, version: Gateway.version,
+                uptimeSeconds: Double(now.duration(since: startedAt).components.seconds), overlayInterface: device.interfaceName,
+                overlayAddress: config.overlay.address.description, listenPort: Int(device.listenPort),
+                mtu: config.overlay.mtuBytes, publicKey: publicKey.base64, advertised: advertisedNow.map(\.description),
+                forwarding: kernel.forwarding, mssClamp: kernel.mssClampInstalled, groups: groups,
+                peersUp: peers.filter(\.up).count, peersTotal: peers.count, routesInstalled: kernel.installed.count)
+        }
+    }
+
+    func routeReports() -> [RouteReport] {
+        let now = Gateway.now()
+        return lock.withLock {
+            var reports: [RouteReport] = advertisedNow.map {
+                RouteReport(
+                    subnet: $0.description, via: config.node.name, group: config.ha?.group, advertisers: [config.node.name],
+                    installed: false, local: true, lastChangeSeconds: nil)
+            }
+            let own = Set(advertisedNow)
+            for prefix in routeTable.prefixes where !own.contains(prefix) {
+                let advertisers = routeTable.advertisers(of: prefix, now: now)
+                reports.append(
+                    RouteReport(
+                        subnet: prefix.description, via: nextHops[prefix], group: advertisers.first?.group ?? nil,
+                        advertisers: advertisers.map(\.gateway).sorted(), installed: kernel.installed.contains(prefix),
+                        local: false,
+                        lastChangeSeconds: lastRouteChangeAt.map { Double(now.duration(since: $0).components.seconds) }))
+            }
+            return reports.sorted { $0.subnet < $1.subnet }
+        }
+    }
+
+    func peerReports() -> [PeerReport] {
+        let snapshot = device.snapshot()
+        let wallNow = Date().timeIntervalSince1970
+        return config.peers.filter { $0.name != config.node.name }.map { peer in
+            let s = snapshot.peers.first { $0.publicKey == peer.publicKey }
+            let handshake = s.flatMap { $0.lastHandshakeSeconds > 0 ? wallNow - Double($0.lastHandshakeSeconds) : nil }
+            return PeerReport(
+                name: peer.name, publicKey: peer.publicKey.base64, endpoint: s?.endpoint?.description,
+                overlayAddress: peer.overlayAddress.description,
+                up: handshake.map { $0 < Double(Specification.rejectAfterTime.components.seconds) } ?? false,
+                lastHandshakeSecondsAgo: handshake, receivedBytes: s?.rxBytes ?? 0, transmittedBytes: s?.txBytes ?? 0)
+        }
+    }
+}

@@ -1,0 +1,349 @@
+public import ControlProtocol
+public import CryptoPrimitives
+import Dataplane
+import Foundation
+public import GatewayConfig
+import Glibc
+import LinuxSystem
+public import Logging
+import Netlink
+import NetworkTypes
+import Routing
+import Synchronization
+import WireGuard
+
+/// One running gateway: the WireGuard device, the kernel state, route advertisement and the HA election,
+/// wired together and driven by one control-loop thread.
+///
+/// Loop (every ``loopInterval``, or sooner when a control message arrives): read hellos and adverts from
+/// the overlay → feed the election and the route table → tick the election and expire routes → act on
+/// role changes (virtual IP, gratuitous ARP, triggered hello and advert) → recompute the next hop of every
+/// subnet and, when it changed, update WireGuard's allowed IPs and the kernel routes together → send the
+/// periodic hello and advert. State lives behind one lock so the control socket can read it and drills can
+/// act on the election.
+public final class Gateway: @unchecked Sendable {
+    /// UDP port of gateway-to-gateway control messages, inside the tunnel.
+    public static let controlPort: UInt16 = 51821
+    /// UDP port of drill probes and step-down requests.
+    public static let probePort: UInt16 = 51822
+    static let loopInterval: Int32 = 10  // ms
+    public static let version = "0.1.0"
+
+    let config: GatewayConfiguration
+    let logger: Logger
+    let device: Device
+    let uapi: UAPIServer
+    let kernel: KernelState
+    let overlaySocket: DatagramSocket
+    let probeSocket: DatagramSocket
+    let lock = PThreadMutex()
+    private var thread: OSThread?
+    private let stopEvent: WakeEvent
+    let publicKey: Key32
+    let startedAt: Timestamp
+
+    // MARK: State (guarded by `lock`)
+    var routeTable: RouteTable
+    var election: PrimaryElection?
+    /// One counter for every message kind, seeded from the wall clock so a restarted gateway's messages
+    /// are never mistaken for stale ones.
+    var messageCounter: MessageCounter
+    var lastHelloAt = Timestamp.zero
+    var lastAdvertAt = Timestamp.zero
+    var lastLANCheckAt = Timestamp.zero
+    var lastVIPRefreshAt = Timestamp.zero
+    var lastForwardingCheckAt = Timestamp.zero
+    var lanHealthy = true
+    var nextHops: [IPPrefix: String] = [:]
+    var withoutPrimary: [IPPrefix] = []
+    var lastRouteChangeAt: Timestamp?
+    var advertisedNow: [IPPrefix]
+    var pendingTriggeredAdvert = false
+    var failovers = 0
+
+    public init(config: GatewayConfiguration, privateKey: Key32, logger: Logger) throws {
+        self.config = config
+        self.logger = logger
+        self.stopEvent = try WakeEvent()
+        self.startedAt = Gateway.now()
+        self.advertisedNow = config.advertise
+        let wall = SystemClock.wallTime()
+        self.messageCounter = MessageCounter(
+            wallClockNanoseconds: UInt64(wall.seconds) * 1_000_000_000 + UInt64(wall.nanoseconds))
+        let policy = RoutePolicy(
+            allowPublicSubnets: config.allowPublicSubnets,
+            protectedAddresses: [config.overlay.address] + config.peers.map(\.overlayAddress),
+            localSubnets: Set(config.advertise))
+        self.routeTable = RouteTable(expiry: config.timers.routeExpiry, policy: policy)
+
+        // The WireGuard interface first: everything else hangs off it.
+        device = try Device(interfaceName: config.overlay.interface, random: SystemRandom(), logger: logger)
+        uapi = try UAPIServer(device: device)
+        publicKey = X25519.publicKey(for: privateKey)
+        var change = UAPIConfigurationChange()
+        change.privateKey = privateKey
+        change.listenPort = config.overlay.listenPort
+        change.replacePeers = true
+        for peer in config.peers where peer.name != config.node.name {
+            var p = UAPIConfigurationChange.PeerChange(publicKey: peer.publicKey)
+            p.endpoint = peer.endpoint
+            if let keepalive = peer.persistentKeepalive {
+                p.persistentKeepaliveInterval = UInt16(clamping: keepalive.components.seconds)
+            }
+            if let psk = peer.presharedKeyFile.flatMap({ Gateway.readKey(path: $0, key: "preshared_key_file") }) {
+                p.presharedKey = psk
+            }
+            p.replaceAllowedIPs = true
+            p.allowedIPs = [IPPrefix(address: peer.overlayAddress, length: peer.overlayAddress.isV4 ? 32 : 128)!]
+            change.peers.append(p)
+        }
+        if let error = device.apply(change) { throw GatewayError.startup("WireGuard configuration: \(error)") }
+
+        kernel = try KernelState(
+            overlayInterface: device.interfaceName, routeTable: config.kernel.routeTable,
+            routeMetric: config.kernel.routeMetric, logger: logger)
+        try device.setMTU(config.overlay.mtuBytes)
+        try kernel.configureOverlay(
+            address: config.overlay.address, mtu: config.overlay.mtuBytes,
+            peerAddresses: config.peers.filter { $0.name != config.node.name }.map(\.overlayAddress))
+        overlaySocket = try DatagramSocket(port: Gateway.controlPort, device: device.interfaceName)
+        probeSocket = try DatagramSocket(port: Gateway.probePort, device: nil)
+        if let ha = config.ha {
+            election = PrimaryElection(
+                configuration: .init(
+                    name: config.node.name, group: ha.group, priority: ha.priority, preempt: ha.preempt,
+                    preemptDelay: ha.preemptDelay, deadInterval: config.timers.deadInterval,
+                    stepDownHold: ha.stepDownHold),
+                now: startedAt, lanHealthy: kernel.isLANHealthy(ha.lan.interface))
+        }
+    }
+
+    static func now() -> Timestamp { Timestamp(nanoseconds: SystemClock.monotonicNanoseconds()) }
+
+    static func readKey(path: String, key: String) -> Key32? {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
+        return Key32(base64: text.trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+
+    // MARK: - Lifecycle
+
+    /// Reconciles the kernel with a clean slate of our own, then starts the packet threads and the loop.
+    public func start() throws {
+        // Start-up reconciliation: stale routes of ours go; a VIP left by a killed predecessor goes until
+        // the election gives it back to us.
+        try kernel.reconcileRoutes(desired: [], keep: peerOverlayPrefixes)
+        if let ha = config.ha { kernel.releaseVirtualIP(ha.lan.virtualIP, on: ha.lan.interface) }
+        let before = kernel.ensureForwarding()
+        for (family, on) in before where !on { logger.notice("\(family) forwarding was off; switched it on") }
+        try kernel.installMSSClamp(mtu: config.overlay.mtuBytes)
+        device.start()
+        uapi.start()
+        thread = OSThread(name: "mg-loop") { [self] in loop() }
+        logger.info(
+            "gateway \(config.node.name) up: \(device.interfaceName) \(config.overlay.address) mtu \(config.overlay.mtuBytes), advertising \(config.advertise.map(\.description).joined(separator: ", "))"
+        )
+    }
+
+    /// Withdraws our routes from the mesh, then removes everything we added to the kernel.
+    public func stop() {
+        stopEvent.signal()
+        thread?.join()
+        lock.withLock {
+            let withdraw = Advertisement.withdraw(.init(sender: config.node.name, sequence: nextAdvertSequence()))
+            broadcast(withdraw)
+        }
+        if let ha = config.ha { kernel.releaseVirtualIP(ha.lan.virtualIP, on: ha.lan.interface) }
+        kernel.removeAllRoutes()
+        kernel.removeMSSClamp()
+        uapi.stop()
+        device.stop()
+        logger.info("gateway \(config.node.name) stopped; routes withdrawn and kernel state removed")
+    }
+
+    var peerOverlayPrefixes: Set<IPPrefix> {
+        Set(config.peers.filter { $0.name != config.node.name }.map {
+            IPPrefix(address: $0.overlayAddress, length: $0.overlayAddress.isV4 ? 32 : 128)!
+        })
+    }
+
+    // MARK: - The loop
+
+    private func loop() {
+        while !stopEvent.wait(milliseconds: 0) {
+            _ = overlaySocket.waitReadable(milliseconds: Gateway.loopInterval)
+            let now = Gateway.now()
+            lock.withLock { step(now: now) }
+        }
+    }
+
+    /// One iteration of the control loop. Caller holds `lock`.
+    func step(now: Timestamp) {
+        var roleChanges: [PrimaryElection.RoleChange] = []
+        while let (bytes, source) = overlaySocket.receive() {
+            if let change = receive(bytes, from: source, now: now) { roleChanges.append(change) }
+        }
+        if let ha = config.ha, now.duration(since: lastLANCheckAt) >= config.timers.helloInterval {
+            lastLANCheckAt = now
+            let healthy = kernel.isLANHealthy(ha.lan.interface)
+            if healthy != lanHealthy {
+                lanHealthy = healthy
+                logger.warning("LAN interface \(ha.lan.interface) is \(healthy ? "back" : "DOWN")")
+            }
+            if let change = election?.lanHealth(healthy, now: now) { roleChanges.append(change) }
+        }
+        if let change = serviceProbePort(now: now) { roleChanges.append(change) }
+        if let change = election?.tick(now: now) { roleChanges.append(change) }
+        for change in roleChanges { act(on: change, now: now) }
+
+        let expired = routeTable.expire(now: now)
+        for change in expired { logger.info("route \(change)") }
+        recomputeRoutes(now: now)
+
+        if now.duration(since: lastHelloAt) >= config.timers.helloInterval || !roleChanges.isEmpty {
+            sendHello(now: now)
+        }
+        if now.duration(since: lastAdvertAt) >= config.timers.advertiseInterval || pendingTriggeredAdvert
+            || !roleChanges.isEmpty
+        {
+            sendAdvert(now: now)
+        }
+        if let ha = config.ha, election?.role == .primary,
+            now.duration(since: lastVIPRefreshAt) >= .milliseconds(500)
+        {
+            lastVIPRefreshAt = now
+            try? kernel.holdVirtualIP(ha.lan.virtualIP, on: ha.lan.interface, announce: false)
+        }
+        if now.duration(since: lastForwardingCheckAt) >= .seconds(1) {
+            lastForwardingCheckAt = now
+            for (family, on) in kernel.ensureForwarding() where !on {
+                logger.critical("\(family) forwarding was switched OFF by someone; switched it back on")
+            }
+        }
+    }
+
+    /// Handles one control datagram; returns a role change it caused.
+    private func receive(_ bytes: [UInt8], from source: Endpoint, now: Timestamp) -> PrimaryElection.RoleChange? {
+        let message: Advertisement
+        switch Advertisement.decode(bytes) {
+        case .success(let m): message = m
+        case .failure(let error):
+            logger.debug("control message from \(source) dropped: \(error)")
+            return nil
+        }
+        guard message.isSent(from: source.address, overlayAddresses: config.peerOverlayAddresses),
+            message.sender != config.node.name
+        else {
+            logger.warning("control message claiming to be from \(message.sender) arrived from \(source); dropped")
+            return nil
+        }
+        switch message {
+        case .hello(let hello):
+            guard var election, hello.group == election.configuration.group else { return nil }
+            defer { self.election = election }
+            return election.receivedHello(hello, now: now)
+        case .routes, .withdraw:
+            for change in routeTable.apply(message, from: message.sender, now: now) {
+                logger.info("route \(change)")
+            }
+            return nil
+        }
+    }
+
+    private func act(on change: PrimaryElection.RoleChange, now: Timestamp) {
+        guard let ha = config.ha else { return }
+        logger.notice("HA group \(ha.group): \(change)")
+        if change.to == .primary {
+            failovers += 1
+            do {
+                try kernel.holdVirtualIP(ha.lan.virtualIP, on: ha.lan.interface, announce: true)
+                lastVIPRefreshAt = now
+            } catch {
+                logger.error("cannot take virtual IP \(ha.lan.virtualIP): \(error)")
+            }
+        } else {
+            kernel.releaseVirtualIP(ha.lan.virtualIP, on: ha.lan.interface)
+        }
+        pendingTriggeredAdvert = true
+    }
+
+    /// Recomputes every subnet's next hop; on change, moves WireGuard allowed IPs and kernel routes together.
+    func recomputeRoutes(now: Timestamp) {
+        let desired = DesiredRoutes(
+            table: routeTable, now: now, reports: election?.reports(now: now) ?? [], previous: nextHops)
+        let own = Set(advertisedNow)
+        let hops = desired.nextHops.filter { !own.contains($0.key) && $0.value != config.node.name }
+        withoutPrimary = desired.withoutPrimary
+        guard hops != nextHops else { return }
+        for (prefix, gateway) in hops where nextHops[prefix] != gateway {
+            logger.info("subnet \(prefix) now via \(gateway)")
+        }
+        for prefix in nextHops.keys where hops[prefix] == nil { logger.info("subnet \(prefix) withdrawn") }
+        nextHops = hops
+        lastRouteChangeAt = now
+        applyAllowedIPs()
+        do {
+            try kernel.reconcileRoutes(desired: Set(hops.keys), keep: peerOverlayPrefixes)
+        } catch {
+            logger.error("kernel route update failed: \(error)")
+        }
+    }
+
+    /// Each peer's allowed IPs: its overlay address plus the subnets routed to it.
+    private func applyAllowedIPs() {
+        device.engine.withLock { engine in
+            for peerConfig in config.peers where peerConfig.name != config.node.name {
+                guard let peer = engine.peer(publicKey: peerConfig.publicKey) else { continue }
+                engine.removeAllowedIPs(for: peer)
+                let overlay = IPPrefix(
+                    address: peerConfig.overlayAddress, length: peerConfig.overlayAddress.isV4 ? 32 : 128)!
+                engine.addAllowedIP(overlay, for: peer)
+                for (prefix, gateway) in nextHops where gateway == peerConfig.name {
+                    engine.addAllowedIP(prefix, for: peer)
+                }
+            }
+        }
+    }
+
+    // MARK: - Sending
+
+    func nextAdvertSequence() -> UInt64 { messageCounter.next() }
+
+    private func sendHello(now: Timestamp) {
+        guard let election else { return }
+        lastHelloAt = now
+        broadcast(.hello(election.makeHello(sequence: messageCounter.next(), now: now)))
+    }
+
+    func sendAdvert(now: Timestamp) {
+        lastAdvertAt = now
+        pendingTriggeredAdvert = false
+        var groups: [Advertisement.GroupStatus] = []
+        if let ha = config.ha, let election {
+            let primary = election.currentPrimary(now: now)
+            groups.append(
+                .init(group: ha.group, priority: ha.priority, primary: primary?.gateway, term: primary?.term ?? election.term))
+        }
+        let routes = advertisedNow.map { Advertisement.Route(prefix: $0, group: config.ha?.group) }
+        broadcast(
+            .routes(.init(sender: config.node.name, sequence: nextAdvertSequence(), groups: groups, routes: routes)))
+    }
+
+    /// Sends `message` to every peer's overlay address (inside the tunnel).
+    func broadcast(_ message: Advertisement) {
+        let bytes = message.encode()
+        for peer in config.peers where peer.name != config.node.name {
+            overlaySocket.send(bytes, to: Endpoint(address: peer.overlayAddress, port: Gateway.controlPort))
+        }
+    }
+}
+
+/// Failures that stop the gateway from starting.
+public enum GatewayError: Error, CustomStringConvertible {
+    case startup(String)
+
+    public var description: String {
+        switch self {
+        case .startup(let message): message
+        }
+    }
+}

@@ -1,0 +1,172 @@
+import Glibc
+import LinuxSystem
+import Logging
+import NFTables
+import Netlink
+import NetworkTypes
+
+/// Everything meshgated changes in the kernel, and the reconciliation that keeps it true.
+///
+/// Ownership marks: routes carry ``RouteNetlink/meshgateRouteProtocol`` in the configured table, the
+/// nftables table is `inet meshgate`, the overlay address sits on our own TUN interface, and the LAN
+/// virtual IP carries a short valid lifetime that the primary keeps refreshing — so after a `kill -9`
+/// the VIP expires by itself within ``virtualIPLifetime`` and a restart prunes our stale routes.
+/// Not thread-safe: owned by the gateway's control loop.
+final class KernelState {
+    static let virtualIPLifetime: Duration = .seconds(2)
+
+    private let netlink: RouteNetlink
+    private let logger: Logger
+    let overlayInterface: String
+    private let routeTable: UInt32
+    private let routeMetric: UInt32
+    private(set) var overlayIndex: Int32 = 0
+    /// Prefixes currently installed through the overlay.
+    private(set) var installed: Set<IPPrefix> = []
+    private(set) var forwarding: [String: Bool] = [:]
+    private(set) var mssClampInstalled = false
+    private var virtualIP: InterfaceAddress?
+
+    init(overlayInterface: String, routeTable: UInt32, routeMetric: UInt32, logger: Logger) throws {
+        self.netlink = try RouteNetlink()
+        self.overlayInterface = overlayInterface
+        self.routeTable = routeTable
+        self.routeMetric = routeMetric
+        self.logger = logger
+    }
+
+    // MARK: - Overlay link
+
+    /// MTU, overlay address (/32 or /128), link up, and a route to every peer's overlay address.
+    func configureOverlay(address: IPAddress, mtu: Int, peerAddresses: [IPAddress]) throws {
+        guard let link = try netlink.link(named: overlayInterface) else {
+            throw SystemError("overlay interface \(overlayInterface) not found", errno: ENODEV)
+        }
+        overlayIndex = link.index
+        try netlink.setMTU(index: link.index, mtu: mtu)
+        let length = address.isV4 ? 32 : 128
+        try netlink.addAddress(InterfaceAddress(interfaceIndex: link.index, address: address, prefixLength: length), replace: true)
+        try netlink.setLinkUp(index: link.index, up: true)
+        for peer in peerAddresses {
+            let prefix = IPPrefix(address: peer, length: peer.isV4 ? 32 : 128)!
+            try netlink.replaceRoute(route(to: prefix))
+        }
+    }
+
+    private func route(to prefix: IPPrefix) -> Route {
+        Route(
+            destination: prefix, interfaceIndex: overlayIndex, gateway: nil,
+            protocolNumber: RouteNetlink.meshgateRouteProtocol, table: routeTable, metric: routeMetric, source: nil)
+    }
+
+    // MARK: - Learned routes
+
+    /// Makes the set of our routes in the kernel exactly `desired` (plus the peer overlay routes).
+    /// Routes with our protocol that are not wanted — including stale ones from a previous run — go.
+    func reconcileRoutes(desired: Set<IPPrefix>, keep: Set<IPPrefix>) throws {
+        let current = try netlink.routes(table: routeTable, protocolNumber: RouteNetlink.meshgateRouteProtocol)
+        var present = Set<IPPrefix>()
+        for r in current {
+            if desired.contains(r.destination) || keep.contains(r.destination) {
+                present.insert(r.destination)
+                continue
+            }
+            do {
+                try netlink.deleteRoute(r)
+                logger.info("route removed", metadata: ["subnet": "\(r.destination)"])
+            } catch {
+                logger.warning("could not remove stale route \(r.destination): \(error)")
+            }
+        }
+        var requests: [NetlinkRequest] = []
+        for prefix in desired where !present.contains(prefix) { requests.append(.replaceRoute(route(to: prefix))) }
+        if !requests.isEmpty {
+            try netlink.apply(requests)
+            for prefix in desired where !present.contains(prefix) {
+                logger.info("route installed", metadata: ["subnet": "\(prefix)", "dev": "\(overlayInterface)"])
+            }
+        }
+        installed = desired
+    }
+
+    /// Removes every route we own (clean stop).
+    func removeAllRoutes() {
+        for r in (try? netlink.routes(table: routeTable, protocolNumber: RouteNetlink.meshgateRouteProtocol)) ?? [] {
+            try? netlink.deleteRoute(r)
+        }
+        installed = []
+    }
+
+    // MARK: - LAN virtual IP
+
+    /// Holds (or refreshes) the virtual IP on the LAN interface; announces it with a gratuitous ARP when newly taken.
+    func holdVirtualIP(_ prefix: IPPrefix, on interface: String, announce: Bool) throws {
+        guard let link = try netlink.link(named: interface) else {
+            throw SystemError("LAN interface \(interface) not found", errno: ENODEV)
+        }
+        let address = InterfaceAddress(interfaceIndex: link.index, address: prefix.address, prefixLength: prefix.length)
+        try netlink.addAddress(
+            address, replace: true,
+            lifetime: AddressLifetime(valid: KernelState.virtualIPLifetime, preferred: KernelState.virtualIPLifetime))
+        virtualIP = address
+        if announce, case .v4(let v4) = prefix.address {
+            do {
+                try GratuitousARP.announce(address: v4, interfaceIndex: link.index, hardwareAddress: link.hardwareAddress)
+            } catch {
+                logger.warning("gratuitous ARP for \(v4) failed: \(error)")
+            }
+        }
+    }
+
+    /// Drops the virtual IP (standby, or a stale one left by a killed predecessor).
+    func releaseVirtualIP(_ prefix: IPPrefix, on interface: String) {
+        guard let link = try? netlink.link(named: interface) else { return }
+        let address = InterfaceAddress(interfaceIndex: link.index, address: prefix.address, prefixLength: prefix.length)
+        let present = (try? netlink.addresses(family: prefix.address.isV4 ? .v4 : .v6, interfaceIndex: link.index))?
+            .contains { $0.address == prefix.address } ?? false
+        if present { try? netlink.deleteAddress(address) }
+        virtualIP = nil
+    }
+
+    /// True when the LAN interface is up with carrier.
+    func isLANHealthy(_ interface: String) -> Bool {
+        guard let link = try? netlink.link(named: interface) else { return false }
+        return link.isUp && link.hasCarrier
+    }
+
+    // MARK: - Forwarding and MSS clamping
+
+    /// Switches IPv4 and IPv6 forwarding on; returns what was found before (false = someone turned it off).
+    @discardableResult
+    func ensureForwarding() -> [String: Bool] {
+        var before: [String: Bool] = [:]
+        for (family, path) in [("ipv4", Sysctl.ipv4Forwarding), ("ipv6", Sysctl.ipv6Forwarding)] {
+            let value = (try? Sysctl.read(path)) ?? "0"
+            before[family] = value == "1"
+            if value != "1" {
+                do {
+                    try Sysctl.write(path, "1")
+                } catch {
+                    logger.error("cannot enable \(family) forwarding: \(error)")
+                }
+            }
+            forwarding[family] = ((try? Sysctl.read(path)) ?? "0") == "1"
+        }
+        return before
+    }
+
+    func installMSSClamp(mtu: Int) throws {
+        let socket = try NFTablesSocket()
+        try socket.apply(MSSClampRuleset.forOverlay(interface: overlayInterface, mtu: mtu))
+        mssClampInstalled = true
+    }
+
+    func removeMSSClamp() {
+        if let socket = try? NFTablesSocket() { try? socket.removeTable(named: MSSClampRuleset.defaultTableName) }
+        mssClampInstalled = false
+    }
+
+    func mssClampedPackets() -> UInt64 {
+        (try? NFTablesSocket().clampCounters(table: MSSClampRuleset.defaultTableName).packets) ?? 0
+    }
+}

@@ -1,0 +1,112 @@
+internal import CLibNFTNL
+
+/// One nf_tables expression, the unit a rule is made of; the pure model that ``makeNFTNLExpression()`` lowers
+/// to libnftnl. Each case reads like its line in `nft --debug=netlink list ruleset`.
+///
+/// Every expression here uses register 1 (`NFT_REG_1`, a 16-byte register), as nft does for these rules.
+enum RuleExpression: Hashable {
+    /// `[ meta load <key> => reg 1 ]`
+    case metaLoad(MetaKey)
+    /// `[ cmp <op> reg 1 <data> ]`: `data` in network byte order; `greaterThan` compares it as a big-endian number.
+    case compare(Comparison, [UInt8])
+    /// `[ payload load <length>b @ transport header + <offset> => reg 1 ]`
+    case transportHeaderLoad(offset: UInt32, length: UInt32)
+    /// `[ bitwise reg 1 = ( reg 1 & <mask> ) ^ <xor> ]`
+    case bitwise(mask: [UInt8], xor: [UInt8])
+    /// `[ exthdr load tcpopt <length>b @ <kind> + <offset> => reg 1 ]`; a packet without the option ends the rule.
+    case tcpOptionLoad(kind: UInt8, offset: UInt32, length: UInt32)
+    /// `[ exthdr write tcpopt reg 1 => <length>b @ <kind> + <offset> ]`; the kernel fixes up the TCP checksum.
+    case tcpOptionWrite(kind: UInt8, offset: UInt32, length: UInt32)
+    /// `[ counter pkts <n> bytes <n> ]`
+    case counter
+    /// `[ immediate reg 1 <data> ]`
+    case immediate([UInt8])
+
+    enum MetaKey: Hashable {
+        case outputInterfaceName, inputInterfaceName, netfilterProtocol, layer4Protocol
+
+        var rawValue: UInt32 {
+            switch self {
+            case .outputInterfaceName: NFT_META_OIFNAME.rawValue
+            case .inputInterfaceName: NFT_META_IIFNAME.rawValue
+            case .netfilterProtocol: NFT_META_NFPROTO.rawValue
+            case .layer4Protocol: NFT_META_L4PROTO.rawValue
+            }
+        }
+    }
+
+    enum Comparison: Hashable {
+        case equal, greaterThan
+
+        var rawValue: UInt32 {
+            switch self {
+            case .equal: NFT_CMP_EQ.rawValue
+            case .greaterThan: NFT_CMP_GT.rawValue
+            }
+        }
+    }
+
+    /// The name libnftnl knows the expression type by (`nftnl_expr_alloc`).
+    var typeName: String {
+        switch self {
+        case .metaLoad: "meta"
+        case .compare: "cmp"
+        case .transportHeaderLoad: "payload"
+        case .bitwise: "bitwise"
+        case .tcpOptionLoad, .tcpOptionWrite: "exthdr"
+        case .counter: "counter"
+        case .immediate: "immediate"
+        }
+    }
+
+    /// Allocates the libnftnl expression; the caller owns it (`nftnl_rule_add_expr` takes it over).
+    func makeNFTNLExpression() -> OpaquePointer? {
+        guard let expression = nftnl_expr_alloc(typeName) else { return nil }
+        let register = NFT_REG_1.rawValue
+        func set(_ attribute: Int, _ value: UInt32) { nftnl_expr_set_u32(expression, UInt16(attribute), value) }
+        func set(_ attribute: Int, _ bytes: [UInt8]) {
+            _ = bytes.withUnsafeBytes {
+                nftnl_expr_set(expression, UInt16(attribute), $0.baseAddress, UInt32($0.count))
+            }
+        }
+        switch self {
+        case .metaLoad(let key):
+            set(NFTNL_EXPR_META_KEY, key.rawValue)
+            set(NFTNL_EXPR_META_DREG, register)
+        case .compare(let comparison, let data):
+            set(NFTNL_EXPR_CMP_SREG, register)
+            set(NFTNL_EXPR_CMP_OP, comparison.rawValue)
+            set(NFTNL_EXPR_CMP_DATA, data)
+        case .transportHeaderLoad(let offset, let length):
+            set(NFTNL_EXPR_PAYLOAD_BASE, NFT_PAYLOAD_TRANSPORT_HEADER.rawValue)
+            set(NFTNL_EXPR_PAYLOAD_OFFSET, offset)
+            set(NFTNL_EXPR_PAYLOAD_LEN, length)
+            set(NFTNL_EXPR_PAYLOAD_DREG, register)
+        case .bitwise(let mask, let xor):
+            precondition(mask.count == xor.count, "bitwise mask and xor differ in length")
+            set(NFTNL_EXPR_BITWISE_SREG, register)
+            set(NFTNL_EXPR_BITWISE_DREG, register)
+            set(NFTNL_EXPR_BITWISE_LEN, UInt32(mask.count))
+            set(NFTNL_EXPR_BITWISE_MASK, mask)
+            set(NFTNL_EXPR_BITWISE_XOR, xor)
+        case .tcpOptionLoad(let kind, let offset, let length):
+            set(NFTNL_EXPR_EXTHDR_OP, NFT_EXTHDR_OP_TCPOPT.rawValue)
+            nftnl_expr_set_u8(expression, UInt16(NFTNL_EXPR_EXTHDR_TYPE), kind)
+            set(NFTNL_EXPR_EXTHDR_OFFSET, offset)
+            set(NFTNL_EXPR_EXTHDR_LEN, length)
+            set(NFTNL_EXPR_EXTHDR_DREG, register)
+        case .tcpOptionWrite(let kind, let offset, let length):
+            set(NFTNL_EXPR_EXTHDR_OP, NFT_EXTHDR_OP_TCPOPT.rawValue)
+            nftnl_expr_set_u8(expression, UInt16(NFTNL_EXPR_EXTHDR_TYPE), kind)
+            set(NFTNL_EXPR_EXTHDR_OFFSET, offset)
+            set(NFTNL_EXPR_EXTHDR_LEN, length)
+            set(NFTNL_EXPR_EXTHDR_SREG, register)
+        case .counter:
+            break
+        case .immediate(let data):
+            set(NFTNL_EXPR_IMM_DREG, register)
+            set(NFTNL_EXPR_IMM_DATA, data)
+        }
+        return expression
+    }
+}

@@ -1,0 +1,206 @@
+public import NetworkTypes
+
+/// One message of the meshgate route protocol, exchanged between gateways over UDP port 51821 on their
+/// overlay addresses, so every datagram travels inside the WireGuard tunnel.
+///
+/// Version 1 wire format (all integers big-endian; see `docs/route-protocol.md` for the full text):
+///
+/// | Part | Field | Size | Values |
+/// | --- | --- | --- | --- |
+/// | header | `version` | 1 | `1`; anything else is ``AdvertisementDecodeError/unsupportedVersion(_:)`` |
+/// | header | `kind` | 1 | `1` hello, `2` routes, `3` withdraw |
+/// | header | `sequence` | 8 | the sender's message counter, one counter for all kinds |
+/// | header | `sender` | 1 + n | a *name*: length byte, then 1...63 bytes of `A-Z a-z 0-9 . _ -` |
+/// | hello | `group` | 1 + n | name of the HA group |
+/// | hello | `priority` | 1 | 1...255, higher is preferred |
+/// | hello | `role` | 1 | `0` standby, `1` primary (the sender's claim) |
+/// | hello | `flags` | 1 | bit 0 `lan_healthy`, bit 1 `held` (stepped down, on hold); other bits zero |
+/// | hello | `term` | 8 | election epoch: the primary's term, or the highest term a standby knows |
+/// | routes | `group_count` | 1 | 0...255 group records follow |
+/// | routes | group record | | `name` (name), `priority` (1), `primary` (length byte + 0...63 bytes; empty = none known), `term` (8) |
+/// | routes | `route_count` | 2 | 0...65535 route records follow |
+/// | routes | route record | | `family` (1: `4` or `6`), `length` (1), `address` (4 or 16), `group_index` (1: `0` none, `k` = k-th group record) |
+/// | withdraw | — | 0 | no body: every route of the sender is gone now |
+///
+/// Decoding is strict so that each message has exactly one encoding: prefixes must be canonical and
+/// unique, group names unique, reserved bits zero, and the datagram must end exactly after the last
+/// field. A decoded message therefore re-encodes to the same bytes.
+///
+/// The protocol has no authentication of its own: the daemon accepts a message only when the
+/// datagram's source (inner) address is the overlay address of the peer named as `sender`
+/// (``isSent(from:overlayAddresses:)``); WireGuard's cryptokey routing guarantees that source.
+public enum Advertisement: Sendable, Hashable {
+    /// HA liveness and role claim, sent every hello interval to the other members of the group.
+    case hello(Hello)
+    /// The sender's full list of advertised prefixes and its view of its groups' primaries, sent every
+    /// advertise interval and immediately after any change.
+    case routes(Routes)
+    /// The sender is shutting down cleanly: all its routes are gone now.
+    case withdraw(Withdraw)
+
+    /// The wire-format version this code writes and the only one it reads.
+    public static let version: UInt8 = 1
+    /// The UDP port the route protocol uses on overlay addresses.
+    public static let port: UInt16 = 51821
+    /// The longest gateway or group name, in bytes.
+    public static let maximumNameLength = 63
+
+    /// The message kind, the second byte of every message.
+    public enum Kind: UInt8, Sendable, Hashable {
+        case hello = 1
+        case routes = 2
+        case withdraw = 3
+    }
+
+    /// A hello: the sender's liveness, LAN health and role claim in one HA group.
+    public struct Hello: Sendable, Hashable {
+        /// The sending gateway's name.
+        public var sender: String
+        /// The sender's message counter (shared by all kinds).
+        public var sequence: UInt64
+        /// The HA group the hello is about.
+        public var group: String
+        /// The sender's priority in the group, 1...255; higher is preferred.
+        public var priority: UInt8
+        /// The role the sender claims.
+        public var role: PrimaryElection.Role
+        /// The primary's term when `role` is primary; otherwise the highest term the sender knows.
+        public var term: UInt64
+        /// Whether the sender can reach its LAN; a member without its LAN is not eligible.
+        public var lanHealthy: Bool
+        /// Whether the sender stepped down recently and is on hold: it ranks below every member
+        /// that is not on hold.
+        public var held: Bool
+
+        public init(
+            sender: String, sequence: UInt64, group: String, priority: UInt8, role: PrimaryElection.Role,
+            term: UInt64, lanHealthy: Bool, held: Bool
+        ) {
+            self.sender = sender
+            self.sequence = sequence
+            self.group = group
+            self.priority = priority
+            self.role = role
+            self.term = term
+            self.lanHealthy = lanHealthy
+            self.held = held
+        }
+    }
+
+    /// One advertised prefix.
+    public struct Route: Sendable, Hashable {
+        /// A canonical prefix (no host bits).
+        public var prefix: IPPrefix
+        /// The HA group serving the prefix, or `nil` for a gateway without a group.
+        public var group: String?
+
+        public init(prefix: IPPrefix, group: String? = nil) {
+            self.prefix = prefix
+            self.group = group
+        }
+    }
+
+    /// The sender's state in one HA group, carried in a routes message.
+    public struct GroupStatus: Sendable, Hashable {
+        /// The group's name.
+        public var group: String
+        /// The sender's priority in the group, 1...255.
+        public var priority: UInt8
+        /// The member the sender currently sees as primary (itself when it claims the role), or `nil`.
+        public var primary: String?
+        /// The term of `primary`, or the highest term the sender knows when `primary` is `nil`.
+        public var term: UInt64
+
+        public init(group: String, priority: UInt8, primary: String?, term: UInt64) {
+            self.group = group
+            self.priority = priority
+            self.primary = primary
+            self.term = term
+        }
+    }
+
+    /// A routes message: the complete current list, replacing whatever the sender said before.
+    public struct Routes: Sendable, Hashable {
+        /// The sending gateway's name.
+        public var sender: String
+        /// The sender's message counter (shared by all kinds).
+        public var sequence: UInt64
+        /// The sender's groups (in practice at most one). Every `Route.group` must name one of them.
+        public var groups: [GroupStatus]
+        /// Every prefix the sender serves, canonical and without duplicates.
+        public var routes: [Route]
+
+        public init(sender: String, sequence: UInt64, groups: [GroupStatus] = [], routes: [Route]) {
+            self.sender = sender
+            self.sequence = sequence
+            self.groups = groups
+            self.routes = routes
+        }
+    }
+
+    /// A withdraw message: the sender is going away cleanly.
+    public struct Withdraw: Sendable, Hashable {
+        /// The sending gateway's name.
+        public var sender: String
+        /// The sender's message counter (shared by all kinds).
+        public var sequence: UInt64
+
+        public init(sender: String, sequence: UInt64) {
+            self.sender = sender
+            self.sequence = sequence
+        }
+    }
+
+    /// The message's kind.
+    public var kind: Kind {
+        switch self {
+        case .hello: .hello
+        case .routes: .routes
+        case .withdraw: .withdraw
+        }
+    }
+
+    /// The name the message claims to come from.
+    public var sender: String {
+        switch self {
+        case .hello(let hello): hello.sender
+        case .routes(let routes): routes.sender
+        case .withdraw(let withdraw): withdraw.sender
+        }
+    }
+
+    /// The sender's message counter.
+    public var sequence: UInt64 {
+        switch self {
+        case .hello(let hello): hello.sequence
+        case .routes(let routes): routes.sequence
+        case .withdraw(let withdraw): withdraw.sequence
+        }
+    }
+
+    /// Whether a datagram from the inner source address `source` may carry this message: true only
+    /// when `overlayAddresses` (peer name → configured overlay address) maps ``sender`` to `source`.
+    /// The daemon drops the message otherwise, so one peer cannot speak for another.
+    public func isSent(from source: IPAddress, overlayAddresses: [String: IPAddress]) -> Bool {
+        overlayAddresses[sender] == source
+    }
+
+    /// Whether `name` can be sent as a gateway or group name: 1...63 bytes of ASCII letters, digits,
+    /// `.`, `_` and `-`. `GatewayConfig` enforces the same rule on configured names.
+    public static func isValidName(_ name: String) -> Bool {
+        isValidName(bytes: name.utf8)
+    }
+
+    static func isValidName(bytes: some Collection<UInt8>) -> Bool {
+        guard (1...maximumNameLength).contains(bytes.count) else { return false }
+        return bytes.allSatisfy { byte in
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+                UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "-"):
+                true
+            default:
+                false
+            }
+        }
+    }
+}

@@ -1,0 +1,64 @@
+public import NetworkTypes
+
+/// The next hop of every learned prefix: the pure function each gateway, HA member or remote, runs to
+/// decide where to send traffic, so that all gateways agree given the same messages.
+///
+/// For each prefix advertised by a live entry of the ``RouteTable``:
+/// - advertised by one gateway without a group: that gateway;
+/// - advertised by members of one HA group: the member claiming primary that is highest in the claim
+///   order (``PrimaryView``), among the members advertising the prefix. With no claimant the prefix is
+///   listed in ``withoutPrimary`` and keeps its `previous` next hop if that gateway still advertises it,
+///   so a hand-over in progress does not remove the route;
+/// - advertised by several units (groups or lone gateways): a ``RouteConflict``; the unit of the lowest
+///   gateway name is used as above.
+///
+/// Prefixes the local gateway advertises map to the local gateway's name when the daemon feeds its own
+/// routes messages to the table; the daemon skips those when programming the kernel.
+public struct DesiredRoutes: Sendable, Hashable {
+    /// Prefix → the gateway that should receive its traffic.
+    public var nextHops: [IPPrefix: String]
+    /// Grouped prefixes with no member claiming primary, sorted.
+    public var withoutPrimary: [IPPrefix]
+    /// Prefixes advertised outside one HA group, sorted by prefix.
+    public var conflicts: [RouteConflict]
+
+    public init(nextHops: [IPPrefix: String], withoutPrimary: [IPPrefix], conflicts: [RouteConflict]) {
+        self.nextHops = nextHops
+        self.withoutPrimary = withoutPrimary
+        self.conflicts = conflicts
+    }
+
+    /// Computes the next hops from the table's live entries at `now`, the role reports in their group
+    /// records, and `reports` from the local election (pass `[]` on a gateway without a group).
+    /// `previous` is the last result's ``nextHops``.
+    public init(table: RouteTable, now: Timestamp, reports: [RoleReport] = [], previous: [IPPrefix: String] = [:]) {
+        let entries = table.liveEntries(now: now)
+        let view = PrimaryView(reports: table.roleReports(now: now) + reports)
+        var advertisers: [IPPrefix: [(gateway: String, group: String?)]] = [:]
+        for entry in entries {
+            for route in entry.routes { advertisers[route.prefix, default: []].append((entry.gateway, route.group)) }
+        }
+        var nextHops: [IPPrefix: String] = [:]
+        var withoutPrimary: [IPPrefix] = []
+        let conflicts = RouteTable.findConflicts(in: entries)
+        for (prefix, list) in advertisers {
+            guard let lowest = list.min(by: { $0.gateway < $1.gateway }) else { continue }
+            let unit = RouteTable.unitKey(gateway: lowest.gateway, group: lowest.group)
+            let members = list.filter { RouteTable.unitKey(gateway: $0.gateway, group: $0.group) == unit }
+            guard let group = lowest.group else {
+                nextHops[prefix] = lowest.gateway
+                continue
+            }
+            let names = Set(members.map(\.gateway))
+            if let primary = view.primary(of: group, among: names) {
+                nextHops[prefix] = primary.gateway
+            } else {
+                withoutPrimary.append(prefix)
+                if let kept = previous[prefix], names.contains(kept) { nextHops[prefix] = kept }
+            }
+        }
+        self.init(
+            nextHops: nextHops, withoutPrimary: withoutPrimary.sorted(),
+            conflicts: conflicts.values.sorted { $0.prefix < $1.prefix })
+    }
+}
