@@ -16,14 +16,10 @@ public enum ControlRequest: Codable, Sendable, Equatable {
     case status
     case routes
     case peers
-    case reload
-    case rotateKey
     /// Step the primary of `group` down, measure convergence and loss, restore unless `restore` is false.
     case drillFailover(group: String, restore: Bool)
     /// Withdraw `prefix` (one of ours) for a moment, measure convergence, re-advertise.
     case drillWithdraw(prefix: String)
-    /// Rotate this gateway's key and measure the handshake interruption.
-    case drillKeyRotation
 }
 
 /// The envelope on the wire.

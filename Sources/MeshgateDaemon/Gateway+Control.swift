@@ -20,8 +20,6 @@ extension Gateway {
         case .peers: return ControlResponse(peers: peerReports())
         case .drillFailover(let group, let restore): return drillFailover(group: group, restore: restore)
         case .drillWithdraw(let prefix): return drillWithdraw(prefix: prefix)
-        case .reload, .rotateKey, .drillKeyRotation:
-            return .failure("not supported by this version of meshgated (planned: live reload and key rotation)")
         }
     }
 

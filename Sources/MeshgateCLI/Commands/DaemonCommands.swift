@@ -69,30 +69,10 @@ struct Peers: ParsableCommand {
     }
 }
 
-struct Reload: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        abstract: "Re-read the config file and apply the difference (like SIGHUP); an invalid file is refused.")
-    @OptionGroup var options: DaemonOptions
-
-    func run() throws {
-        try options.run(.reload) { response in print(response.message ?? "reloaded") }
-    }
-}
-
-struct RotateKey: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "rotate-key", abstract: "Replace this gateway's private key without dropping traffic.")
-    @OptionGroup var options: DaemonOptions
-
-    func run() throws {
-        try options.run(.rotateKey) { response in print(response.message ?? "key rotated") }
-    }
-}
-
 struct Drill: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run a failure drill and report convergence time and probe loss.",
-        subcommands: [DrillFailover.self, DrillWithdraw.self, DrillKeyRotation.self])
+        subcommands: [DrillFailover.self, DrillWithdraw.self])
 }
 
 struct DrillFailover: ParsableCommand {
@@ -118,18 +98,6 @@ struct DrillWithdraw: ParsableCommand {
 
     func run() throws {
         try options.run(.drillWithdraw(prefix: subnet)) { response in
-            if let d = response.drill { print(HumanOutput.drill(d)) }
-        }
-    }
-}
-
-struct DrillKeyRotation: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "key-rotation", abstract: "Rotate this gateway's key and measure the interruption.")
-    @OptionGroup var options: DaemonOptions
-
-    func run() throws {
-        try options.run(.drillKeyRotation) { response in
             if let d = response.drill { print(HumanOutput.drill(d)) }
         }
     }
