@@ -1,21 +1,27 @@
 #!/usr/bin/env bash
-# The meshgate demo lab: two sites in network namespaces joined by an "internet" link, each running
-# meshgate-wg, with traffic through the tunnel and the interface status shown.
+# The meshgate demo: two regions, each with an HA pair of gateways running meshgated and a LAN host behind
+# them, joined over an "internet" bridge, all in network namespaces on this machine. It shows traffic
+# between the LAN hosts, `meshgate status` and `meshgate routes`, runs a failover drill and a real
+# failover (SIGKILL of a primary), and tears everything down.
 #
-#   scripts/lab.sh            build, bring the lab up, show traffic and status, tear it down
-#   scripts/lab.sh --keep     leave it running (enter with: ip netns exec mgdemo-site-a bash)
-#   scripts/lab.sh --down     tear down a lab left running with --keep
+#   scripts/lab.sh            build, run the demo, tear down
+#   scripts/lab.sh --keep     leave the lab running (e.g. ip netns exec mgdemo-host-nyc1 bash)
+#   scripts/lab.sh --down     remove a lab left running with --keep
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
-
+prefix=mgdemo
 keep=false
 case "${1:-}" in
     --keep) keep=true ;;
-    --down) ;;
+    --down)
+        ./scripts/gateway-lab.sh down "$prefix"
+        echo "lab removed"
+        exit 0
+        ;;
     "") ;;
     -h | --help)
-        sed -n '2,8p' "$0"
+        sed -n '2,10p' "$0"
         exit 0
         ;;
     *)
@@ -24,83 +30,65 @@ case "${1:-}" in
         ;;
 esac
 
-ns_a=mgdemo-site-a
-ns_b=mgdemo-site-b
-if_a=mgdemo-a
-if_b=mgdemo-b
-
-teardown() {
-    for ns in "$ns_a" "$ns_b"; do
-        if ip netns pids "$ns" >/dev/null 2>&1; then
-            ip netns pids "$ns" | xargs -r kill 2>/dev/null || true
-        fi
-    done
-    sleep 0.3
-    ip netns del "$ns_a" 2>/dev/null || true
-    ip netns del "$ns_b" 2>/dev/null || true
-    rm -f "/var/run/wireguard/$if_a.sock" "/var/run/wireguard/$if_b.sock"
-}
-
-if [[ "${1:-}" == "--down" ]]; then
-    teardown
-    echo "lab removed"
-    exit 0
-fi
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 ./scripts/install-deps.sh >/dev/null
-echo "== building meshgate-wg"
-swift build --product meshgate-wg 2>&1 | tail -1
-bin=$(swift build --show-bin-path)/meshgate-wg
+step "building meshgated and meshgate"
+swift build --product meshgated 2>&1 | tail -1
+swift build --product meshgate 2>&1 | tail -1
+bin=$(swift build --show-bin-path)
+export MESHGATED=$bin/meshgated
+meshgate=$bin/meshgate
 
-teardown
-if [[ "$keep" == false ]]; then trap teardown EXIT; fi
+if [[ "$keep" == false ]]; then trap './scripts/gateway-lab.sh down "$prefix"' EXIT; fi
+step "bringing up two regions (nyc1, fsn1), each an HA pair + a LAN host, joined by an internet bridge"
+./scripts/gateway-lab.sh up "$prefix"
+sock() { echo "/run/$prefix/gw-$1/control.sock"; }
+sleep 2
 
-echo "== creating sites: $ns_a (198.51.100.1) <-> internet <-> $ns_b (198.51.100.2)"
-ip netns add "$ns_a"
-ip netns add "$ns_b"
-ip link add inet-a netns "$ns_a" type veth peer name inet-b netns "$ns_b"
-ip -n "$ns_a" addr add 198.51.100.1/24 dev inet-a
-ip -n "$ns_b" addr add 198.51.100.2/24 dev inet-b
-for ns in "$ns_a" "$ns_b"; do
-    ip -n "$ns" link set lo up
-done
-ip -n "$ns_a" link set inet-a up
-ip -n "$ns_b" link set inet-b up
+step "LAN to LAN: host-nyc1 (10.10.10.100) -> host-fsn1 (10.20.10.100)"
+ip netns exec "$prefix-host-nyc1" ping -c 5 -i 0.2 10.20.10.100
 
-key_a=$(wg genkey)
-key_b=$(wg genkey)
-pub_a=$(wg pubkey <<<"$key_a")
-pub_b=$(wg pubkey <<<"$key_b")
-
-echo "== starting meshgate-wg in each site"
-LOG_LEVEL=error ip netns exec "$ns_a" "$bin" "$if_a"
-LOG_LEVEL=error ip netns exec "$ns_b" "$bin" "$if_b"
-
-# Site B first: an initiation reaching a peer without its key waits out a 5 s retransmission.
-ip netns exec "$ns_b" wg set "$if_b" private-key <(echo "$key_b") listen-port 51820 \
-    peer "$pub_a" endpoint 198.51.100.1:51820 allowed-ips 100.64.0.1/32
-ip netns exec "$ns_a" wg set "$if_a" private-key <(echo "$key_a") listen-port 51820 \
-    peer "$pub_b" endpoint 198.51.100.2:51820 allowed-ips 100.64.0.2/32 persistent-keepalive 25
-ip -n "$ns_a" addr add 100.64.0.1/24 dev "$if_a"
-ip -n "$ns_b" addr add 100.64.0.2/24 dev "$if_b"
-ip -n "$ns_a" link set "$if_a" mtu 1280 up
-ip -n "$ns_b" link set "$if_b" mtu 1280 up
-
-echo "== ping through the tunnel (site A -> site B)"
-ip netns exec "$ns_a" ping -c 5 -i 0.2 100.64.0.2
-
-echo "== TCP through the tunnel (iperf3, 3 s)"
-ip netns exec "$ns_b" iperf3 -s -1 -D -B 100.64.0.2
+step "TCP between the LAN hosts (iperf3, 3 s, through MTU 1280 with MSS clamping)"
+ip netns exec "$prefix-host-fsn1" iperf3 -s -1 -D -B 10.20.10.100
 sleep 0.3
-ip netns exec "$ns_a" iperf3 -c 100.64.0.2 -t 3 | tail -4
+ip netns exec "$prefix-host-nyc1" iperf3 -c 10.20.10.100 -t 3 | tail -4
 
-echo "== wg show (site A)"
-ip netns exec "$ns_a" wg show "$if_a"
-echo
-echo "== wg show (site B)"
-ip netns exec "$ns_b" wg show "$if_b"
+step "meshgate status (gw-nyc1-a)"
+"$meshgate" status --socket "$(sock nyc1-a)"
+step "meshgate status (gw-nyc1-b)"
+"$meshgate" status --socket "$(sock nyc1-b)"
+step "meshgate routes (gw-fsn1-a)"
+"$meshgate" routes --socket "$(sock fsn1-a)"
+step "meshgate peers (gw-fsn1-a)"
+"$meshgate" peers --socket "$(sock fsn1-a)"
+step "kernel routes on gw-fsn1-a (ours carry proto 88)"
+ip -n "$prefix-gw-fsn1-a" route
+
+step "planned failover drill: meshgate drill failover --group nyc1 (run on gw-nyc1-b)"
+"$meshgate" drill failover --group nyc1 --socket "$(sock nyc1-b)"
+
+step "unplanned failover: SIGKILL the nyc1 primary while host-fsn1 pings host-nyc1 every 10 ms"
+ip netns exec "$prefix-host-fsn1" ping -D -i 0.01 -w 4 10.10.10.100 >"/run/$prefix/ping.txt" 2>&1 &
+ping_pid=$!
+sleep 1
+./scripts/gateway-lab.sh kill-gw "$prefix" nyc1-a
+wait "$ping_pid" || true
+python3 - "/run/$prefix/ping.txt" <<'PY'
+import re, sys
+text = open(sys.argv[1]).read()
+ts = [float(m.group(1)) for m in re.finditer(r'^\[(\d+\.\d+)\].*icmp_seq', text, re.M)]
+gap = max(b - a for a, b in zip(ts, ts[1:])) if len(ts) > 1 else float("nan")
+print(f"replies: {len(ts)}; longest gap between replies (the outage): {gap * 1000:.0f} ms")
+PY
+"$meshgate" status --socket "$(sock nyc1-b)" | tail -1
+
+step "restarting gw-nyc1-a: it rejoins as standby (non-preemptive)"
+./scripts/gateway-lab.sh start-gw "$prefix" nyc1-a
+sleep 1.5
+"$meshgate" status --socket "$(sock nyc1-a)" | tail -1
 
 if [[ "$keep" == true ]]; then
     echo
-    echo "lab left running: ip netns exec $ns_a bash   (remove with: scripts/lab.sh --down)"
+    echo "lab left running: ip netns exec $prefix-host-nyc1 bash; sockets in /run/$prefix/; remove with scripts/lab.sh --down"
 fi
