@@ -22,7 +22,7 @@ status=${PIPESTATUS[0]}
 set -e
 
 # Leftovers from the integration tests would mean a cleanup bug: fail loudly.
-leaked=$(ip netns list | awk '{print $1}' | grep -E '^mgt-' || true)
+leaked=$(ip netns list | awk '{print $1}' | grep -E '^(mgt-|mgtest-)' || true)
 if [[ -n "$leaked" ]]; then
     echo "FAIL: network namespaces leaked by tests: $leaked" >&2
     status=1

@@ -136,7 +136,8 @@ public final class Device: @unchecked Sendable {
                     read = try tun.read(into: readBuffer)
                 } catch {
                     logger.error("TUN read failed, interface gone? Shutting down", metadata: ["error": "\(error)"])
-                    raise(SIGTERM)
+                    // Process-directed, so the main thread's sigwait sees it (raise() would target this thread).
+                    kill(getpid(), SIGTERM)
                     return
                 }
                 guard let length = read else { break }

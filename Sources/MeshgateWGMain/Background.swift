@@ -28,6 +28,16 @@ enum Background {
         return n == 1 && byte == UInt8(ascii: "R") ? 0 : 1
     }
 
+    /// Closes every descriptor above 2 except `keep`.
+    static func closeInheritedDescriptors(keeping keep: Int32) {
+        let limit = min(Int32(sysconf(Int32(_SC_OPEN_MAX))), 65536)
+        var fd: Int32 = 3
+        while fd < limit {
+            if fd != keep { close(fd) }
+            fd += 1
+        }
+    }
+
     /// Points stdin/stdout at /dev/null once ready, so the launching shell is not held open; stderr
     /// stays for logs unless LOG_LEVEL=silent.
     static func detachStandardStreams() {

@@ -63,7 +63,12 @@ LoggingSystem.bootstrap { label in
 }
 let logger = Logger(label: "meshgate-wg.\(interfaceName)")
 let readyFD: Int32? = getenv(readyFDVariable).flatMap { Int32(String(cString: $0)) }
-if readyFD != nil { _ = setsid() }
+if let readyFD {
+    _ = setsid()
+    // Like wireguard-go's daemon, keep none of the launcher's descriptors beyond stdio and the ready pipe:
+    // a caller waiting for EOF on a pipe it gave the launcher must not wait for us.
+    Background.closeInheritedDescriptors(keeping: readyFD)
+}
 
 // Block the stop signals before any thread starts so every thread inherits the mask and the main
 // thread alone receives them through sigwait.
