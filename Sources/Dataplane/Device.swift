@@ -80,7 +80,7 @@ public final class Device: @unchecked Sendable {
 
     // MARK: - Clock
 
-    static func now() -> Moment {
+    public static func now() -> Moment {
         let wall = SystemClock.wallTime()
         return Moment(
             monotonic: Instant(nanoseconds: SystemClock.monotonicNanoseconds()),

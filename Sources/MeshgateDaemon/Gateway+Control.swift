@@ -20,6 +20,8 @@ extension Gateway {
         case .peers: return ControlResponse(peers: peerReports())
         case .drillFailover(let group, let restore): return drillFailover(group: group, restore: restore)
         case .drillWithdraw(let prefix): return drillWithdraw(prefix: prefix)
+        case .rotateKey: return rotateKey(measure: false)
+        case .drillKeyRotation: return rotateKey(measure: true)
         }
     }
 
@@ -71,12 +73,14 @@ extension Gateway {
 
     func peerReports() -> [PeerReport] {
         let snapshot = device.snapshot()
+        let keys = lock.withLock { peerKeys }
         let wallNow = Date().timeIntervalSince1970
         return config.peers.filter { $0.name != config.node.name }.map { peer in
-            let s = snapshot.peers.first { $0.publicKey == peer.publicKey }
+            let key = keys[peer.name] ?? peer.publicKey
+            let s = snapshot.peers.first { $0.publicKey == key }
             let handshake = s.flatMap { $0.lastHandshakeSeconds > 0 ? wallNow - Double($0.lastHandshakeSeconds) : nil }
             return PeerReport(
-                name: peer.name, publicKey: peer.publicKey.base64, endpoint: s?.endpoint?.description,
+                name: peer.name, publicKey: key.base64, endpoint: s?.endpoint?.description,
                 overlayAddress: peer.overlayAddress.description,
                 up: handshake.map { $0 < Double(Specification.rejectAfterTime.components.seconds) } ?? false,
                 lastHandshakeSecondsAgo: handshake, receivedBytes: s?.rxBytes ?? 0, transmittedBytes: s?.txBytes ?? 0)

@@ -209,10 +209,11 @@ final class ProbeRun: @unchecked Sendable {
         let snapshot = gateway.device.snapshot()
         let now = Int64(Date().timeIntervalSince1970)
         let groupMembers = Set(gateway.lock.withLock { gateway.election?.members(now: Gateway.now()).map(\.name) ?? [] })
+        let keys = gateway.lock.withLock { gateway.peerKeys }
         guard
             let remote = config.peers.first(where: { peer in
                 peer.name != config.node.name && !groupMembers.contains(peer.name)
-                    && snapshot.peers.contains { $0.publicKey == peer.publicKey && now - $0.lastHandshakeSeconds < 180 }
+                    && snapshot.peers.contains { $0.publicKey == keys[peer.name] && now - $0.lastHandshakeSeconds < 180 }
             })
         else { return nil }
         let subnets = sourceWithin.map { [$0] } ?? config.advertise

@@ -39,7 +39,10 @@ public final class Gateway: @unchecked Sendable {
     let lock = PThreadMutex()
     private var thread: OSThread?
     private let stopEvent: WakeEvent
-    let publicKey: Key32
+    /// This gateway's public key; changes on `rotate-key`. Guarded by `lock`.
+    var publicKey: Key32
+    /// Every peer's current public key by name: the config's, until a peer announces a rotation.
+    var peerKeys: [String: Key32]
     let startedAt: Timestamp
 
     // MARK: State (guarded by `lock`)
@@ -60,6 +63,8 @@ public final class Gateway: @unchecked Sendable {
     var advertisedNow: [IPPrefix]
     var pendingTriggeredAdvert = false
     var failovers = 0
+    /// Peers that acknowledged our announced new key (during a rotation).
+    var keyRotationAcks: Set<String> = []
 
     public init(config: GatewayConfiguration, privateKey: Key32, logger: Logger) throws {
         self.config = config
@@ -80,6 +85,7 @@ public final class Gateway: @unchecked Sendable {
         device = try Device(interfaceName: config.overlay.interface, random: SystemRandom(), logger: logger)
         uapi = try UAPIServer(device: device)
         publicKey = X25519.publicKey(for: privateKey)
+        peerKeys = Dictionary(uniqueKeysWithValues: config.peers.map { ($0.name, $0.publicKey) })
         var change = UAPIConfigurationChange()
         change.privateKey = privateKey
         change.listenPort = config.overlay.listenPort
@@ -223,6 +229,10 @@ public final class Gateway: @unchecked Sendable {
 
     /// Handles one control datagram; returns a role change it caused.
     private func receive(_ bytes: [UInt8], from source: Endpoint, now: Timestamp) -> PrimaryElection.RoleChange? {
+        if bytes.starts(with: Gateway.keyRotationMagic) || bytes.starts(with: Gateway.keyRotationAckMagic) {
+            receiveKeyRotation(bytes, from: source)
+            return nil
+        }
         let message: Advertisement
         switch Advertisement.decode(bytes) {
         case .success(let m): message = m
@@ -292,7 +302,7 @@ public final class Gateway: @unchecked Sendable {
     private func applyAllowedIPs() {
         device.engine.withLock { engine in
             for peerConfig in config.peers where peerConfig.name != config.node.name {
-                guard let peer = engine.peer(publicKey: peerConfig.publicKey) else { continue }
+                guard let key = peerKeys[peerConfig.name], let peer = engine.peer(publicKey: key) else { continue }
                 engine.removeAllowedIPs(for: peer)
                 let overlay = IPPrefix(
                     address: peerConfig.overlayAddress, length: peerConfig.overlayAddress.isV4 ? 32 : 128)!

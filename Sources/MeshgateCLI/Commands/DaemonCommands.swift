@@ -72,7 +72,7 @@ struct Peers: ParsableCommand {
 struct Drill: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run a failure drill and report convergence time and probe loss.",
-        subcommands: [DrillFailover.self, DrillWithdraw.self])
+        subcommands: [DrillFailover.self, DrillWithdraw.self, DrillKeyRotation.self])
 }
 
 struct DrillFailover: ParsableCommand {
@@ -100,5 +100,34 @@ struct DrillWithdraw: ParsableCommand {
         try options.run(.drillWithdraw(prefix: subnet)) { response in
             if let d = response.drill { print(HumanOutput.drill(d)) }
         }
+    }
+}
+
+struct DrillKeyRotation: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "key-rotation",
+        abstract: "Rotate this gateway's key while probing, and report the interruption (see rotate-key).")
+    @OptionGroup var options: DaemonOptions
+
+    func run() throws {
+        try options.run(.drillKeyRotation) { response in
+            if let d = response.drill { print(HumanOutput.drill(d)) }
+        }
+    }
+}
+
+struct RotateKey: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rotate-key",
+        abstract: "Replace this gateway's private key without dropping traffic.",
+        discussion: """
+            The daemon announces the new public key to every peer through the tunnel, waits until each peer \
+            with a live tunnel acknowledged it, then switches keys keeping established sessions and writes the \
+            new key to node.private_key_file. Update public_key in the shared peer list afterwards.
+            """)
+    @OptionGroup var options: DaemonOptions
+
+    func run() throws {
+        try options.run(.rotateKey) { response in print(response.message ?? "key rotated") }
     }
 }

@@ -58,6 +58,13 @@ public final class Engine: @unchecked Sendable {
 
     /// Sets or clears (nil or all-zero) the interface's private key. Sessions made under the old key are erased.
     public func setPrivateKey(_ key: Key32?) {
+        setPrivateKey(key, keepingSessions: false)
+    }
+
+    /// Sets the private key. With `keepingSessions` (a planned key rotation), established transport
+    /// keypairs stay usable until they expire — they do not depend on the static keys — and only
+    /// handshakes in flight are abandoned; the next handshake uses the new key.
+    public func setPrivateKey(_ key: Key32?, keepingSessions: Bool) {
         if var key, !key.isZero {
             // Store the scalar actually used, as wireguard-go does, so `wg showconf` prints the same key.
             X25519.clamp(&key)
@@ -73,8 +80,41 @@ public final class Engine: @unchecked Sendable {
         }
         for peer in peersByKey.values {
             peer.staticStatic = computeStaticStatic(peer.publicKey)
-            dropSessions(of: peer)
+            if keepingSessions {
+                if let state = peer.initiator { indexTable.removeValue(forKey: state.localIndex) }
+                peer.initiator?.wipe()
+                peer.initiator = nil
+                peer.lastInitiationSentAt = nil
+            } else {
+                dropSessions(of: peer)
+            }
         }
+    }
+
+    /// Gives the peer known as `old` the public key `new` (the peer rotated its key and told us through the
+    /// tunnel), keeping its sessions, endpoint, allowed IPs and counters. False if `old` is unknown or `new`
+    /// is taken.
+    @discardableResult
+    public func replacePeerKey(_ old: Key32, with new: Key32) -> Bool {
+        guard let peer = peersByKey[old], peersByKey[new] == nil, identity?.publicKey != new else { return false }
+        peersByKey.removeValue(forKey: old)
+        peer.publicKey = new
+        peer.cookieGenerator = CookieGenerator(peerPublicKey: new)
+        peer.staticStatic = computeStaticStatic(new)
+        peer.greatestTimestamp = nil
+        if let state = peer.initiator { indexTable.removeValue(forKey: state.localIndex) }
+        peer.initiator?.wipe()
+        peer.initiator = nil
+        peer.lastInitiationSentAt = nil
+        peersByKey[new] = peer
+        if let i = peerOrder.firstIndex(of: old) { peerOrder[i] = new }
+        return true
+    }
+
+    /// Starts a handshake with every peer that has an endpoint (after a key rotation, to move every
+    /// session to the new key at once).
+    public func initiateHandshakes(now: Moment) {
+        for peer in peers where peer.endpoint != nil { initiateHandshake(with: peer, now: now, isRetry: false) }
     }
 
     /// The peer with this public key, creating it if it does not exist. Nil if the key is our own.

@@ -6,7 +6,8 @@ public import NetworkTypes
 /// Owned by ``Engine`` and guarded by the engine's serialization; the data plane only sees it through
 /// tickets. Reference type because index-table entries, keypairs and the allowed-IPs trie point at it.
 public final class Peer: @unchecked Sendable {
-    public let publicKey: Key32
+    /// Changes only through ``Engine/replacePeerKey(_:with:)`` (a key rotation announced by the peer).
+    public internal(set) var publicKey: Key32
     var presharedKey: Key32 = .zero
     /// DH(our static private, their static public), precomputed; nil without a private key or if the
     /// peer's key is a low-order point.

@@ -1,0 +1,146 @@
+import ControlProtocol
+import CryptoPrimitives
+import Dataplane
+import Foundation
+import GatewayConfig
+import Glibc
+import LinuxSystem
+import Logging
+import NetworkTypes
+import Routing
+import Synchronization
+import WireGuard
+
+// MARK: - Key rotation without dropping traffic
+//
+// 1. Generate a new key pair. 2. Tell every peer the new public key through the tunnel (`MGKEYROT` + key on
+//    the control port; the overlay socket only sees datagrams WireGuard authenticated, and the source
+//    overlay address names the sender). Peers swap the key on their side *keeping the sessions* and answer
+//    `MGKEYACK` + key. 3. Once every peer with a live tunnel answered (or after 2 s), switch our private key,
+//    again keeping sessions, write it to the key file, and handshake with everyone under the new key.
+// Established transport keys do not depend on the static keys, so traffic never stops.
+
+extension Gateway {
+    static let keyRotationMagic = Array("MGKEYROT".utf8)
+    static let keyRotationAckMagic = Array("MGKEYACK".utf8)
+
+    /// A peer's announcement or acknowledgement. Caller holds `lock`.
+    func receiveKeyRotation(_ bytes: [UInt8], from source: Endpoint) {
+        guard bytes.count == 8 + 32, let key = Key32(bytes: bytes[8...]),
+            let peer = config.peers.first(where: { $0.overlayAddress == source.address && $0.name != config.node.name })
+        else { return }
+        if bytes.starts(with: Gateway.keyRotationAckMagic) {
+            keyRotationAcks.insert(peer.name)
+            return
+        }
+        if let old = peerKeys[peer.name], old != key {
+            let replaced = device.engine.withLock { $0.replacePeerKey(old, with: key) }
+            if replaced {
+                peerKeys[peer.name] = key
+                logger.notice(
+                    "\(peer.name) rotated its key: now \(key.base64) (update public_key of \(peer.name) in the shared peer list)")
+            } else {
+                logger.warning("\(peer.name) announced key \(key.base64) but it could not be applied")
+            }
+        }
+        if peerKeys[peer.name] == key {
+            overlaySocket.send(Gateway.keyRotationAckMagic + key.bytes, to: Endpoint(address: peer.overlayAddress, port: Gateway.controlPort))
+        }
+    }
+
+    func rotateKey(measure: Bool) -> ControlResponse {
+        let probe = measure ? ProbeRun(gateway: self) : nil
+        if measure && probe == nil { return .failure("no remote gateway with a live tunnel to probe through") }
+        probe?.start()
+        if measure { Thread.sleep(forTimeInterval: 0.3) }
+        let started = Gateway.now()
+        var newKey = X25519.generatePrivateKey(using: SystemRandom())
+        defer { newKey.wipe() }
+        let newPublic = X25519.publicKey(for: newKey)
+        // Peers with a live tunnel must acknowledge; others learn at their next contact... they cannot, so
+        // they are listed in the report.
+        let snapshot = device.snapshot()
+        let wallNow = Int64(Date().timeIntervalSince1970)
+        let live: Set<String> = lock.withLock {
+            keyRotationAcks = []
+            return Set(config.peers.filter { peer in
+                peer.name != config.node.name
+                    && snapshot.peers.contains { $0.publicKey == peerKeys[peer.name] && wallNow - $0.lastHandshakeSeconds < 180 }
+            }.map(\.name))
+        }
+        let announcement = Gateway.keyRotationMagic + newPublic.bytes
+        let deadline = started + .seconds(2)
+        var lastSend = Timestamp.zero
+        while Gateway.now() < deadline {
+            let acked = lock.withLock { keyRotationAcks }
+            if live.isSubset(of: acked) { break }
+            if Gateway.now().duration(since: lastSend) >= .milliseconds(100) {
+                lastSend = Gateway.now()
+                for peer in config.peers where peer.name != config.node.name && !acked.contains(peer.name) {
+                    overlaySocket.send(announcement, to: Endpoint(address: peer.overlayAddress, port: Gateway.controlPort))
+                }
+            }
+            Thread.sleep(forTimeInterval: 0.005)
+        }
+        let acked = lock.withLock { keyRotationAcks }
+        let missing = live.subtracting(acked).sorted()
+        if !missing.isEmpty {
+            probe?.stop()
+            return .failure(
+                "key not rotated: \(missing.joined(separator: ", ")) did not acknowledge the new key within 2 s (nothing changed here; peers that did acknowledge now expect \(newPublic.base64) and will reject handshakes under the old key until they hear it again)")
+        }
+        // Persist first: a crash after switching must not bring the old key back.
+        do {
+            try Gateway.writeKeyFile(newKey, path: config.node.privateKeyFile)
+        } catch {
+            probe?.stop()
+            return .failure("cannot write the new key to \(config.node.privateKeyFile): \(error)")
+        }
+        let switched = Gateway.now()
+        let moment = Device.now()
+        device.engine.withLock { engine in
+            engine.setPrivateKey(newKey, keepingSessions: true)
+            engine.initiateHandshakes(now: moment)
+        }
+        lock.withLock { publicKey = newPublic }
+        logger.notice("private key rotated; new public key \(newPublic.base64) (update the shared peer list)")
+        guard let probe else {
+            return ControlResponse(message: "key rotated; new public key \(newPublic.base64); peers acknowledged: \(acked.sorted().joined(separator: ", "))")
+        }
+        // Converged: every live peer completed a handshake under the new key.
+        let wallSwitch = Int64(Date().timeIntervalSince1970)
+        let convergeDeadline = Gateway.now() + .seconds(5)
+        while Gateway.now() < convergeDeadline {
+            let peers = device.snapshot().peers
+            let keys = lock.withLock { peerKeys }
+            let done = live.allSatisfy { name in peers.contains { $0.publicKey == keys[name] && $0.lastHandshakeSeconds >= wallSwitch - 1 && $0.lastHandshakeSeconds > 0 } }
+            if done { break }
+            Thread.sleep(forTimeInterval: 0.005)
+        }
+        let converged = Gateway.now()
+        Thread.sleep(forTimeInterval: 0.3)
+        let result = probe.stop()
+        return ControlResponse(
+            drill: DrillReport(
+                kind: "key-rotation", convergenceMilliseconds: Double(converged.duration(since: started).nanosecondsValue) / 1e6,
+                probesSent: result.sent, probesLost: result.lost, longestGapMilliseconds: result.longestGapMilliseconds,
+                restored: true,
+                notes: [
+                    "new public key \(newPublic.base64); update the shared peer list",
+                    "peers acknowledged in \(Double(switched.duration(since: started).nanosecondsValue) / 1e6) ms; convergence = until every live peer completed a handshake under the new key",
+                ]))
+    }
+
+    /// Writes a key file atomically with mode 0600.
+    static func writeKeyFile(_ key: Key32, path: String) throws {
+        let temporary = path + ".new"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw SystemError("open \(temporary)", errno: errno) }
+        let text = Array((key.base64 + "\n").utf8)
+        let written = text.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        fsync(fd)
+        close(fd)
+        guard written == text.count else { throw SystemError("write \(temporary)", errno: errno) }
+        guard rename(temporary, path) == 0 else { throw SystemError("rename \(temporary)", errno: errno) }
+    }
+}
