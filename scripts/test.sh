@@ -13,6 +13,7 @@ shellcheck scripts/*.sh .ci/run
 echo "== build"
 swift build --product meshgate-wg
 swift build --product meshgate
+swift build --product meshgated
 
 echo "== tests"
 # Swift Testing only: the XCTest runner would print a second, empty summary.
