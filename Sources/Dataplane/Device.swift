@@ -30,6 +30,8 @@ public final class Device: @unchecked Sendable {
     private let socketState: Mutex<SocketState>
     private let stopEvent: WakeEvent
     private var threads: [OSThread] = []
+    /// Called on the timer thread with every handshake event (after it is logged). Set before ``start()``.
+    public var eventHandler: (@Sendable (HandshakeEvent) -> Void)?
     /// The TUN MTU, refreshed by the timer thread; used for padding.
     private let mtu: Atomic<Int>
 
@@ -251,7 +253,10 @@ public final class Device: @unchecked Sendable {
                 return (engine.takeOutbox(), engine.takeEvents())
             }
             if !outbox.isEmpty { send(outbox, on: socketState.withLock { $0.socket }) }
-            for event in events { log(event) }
+            for event in events {
+                log(event)
+                eventHandler?(event)
+            }
             if now.monotonic.duration(since: lastMTURefresh) >= .seconds(1) {
                 lastMTURefresh = now.monotonic
                 if let value = try? tun.mtu(), value != mtu.load(ordering: .relaxed) {

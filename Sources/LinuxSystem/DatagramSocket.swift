@@ -84,3 +84,9 @@ public final class DatagramSocket: @unchecked Sendable {
         return poll(&p, 1, milliseconds) > 0
     }
 }
+
+/// Waits up to `milliseconds` until any of `sockets` is readable; true if one is.
+public func waitAnyReadable(_ sockets: [DatagramSocket], milliseconds: Int32) -> Bool {
+    var fds = sockets.map { pollfd(fd: $0.descriptor.rawValue, events: Int16(POLLIN), revents: 0) }
+    return poll(&fds, nfds_t(fds.count), milliseconds) > 0
+}

@@ -73,7 +73,9 @@ extension Gateway {
 
     func peerReports() -> [PeerReport] {
         let snapshot = device.snapshot()
-        let keys = lock.withLock { peerKeys }
+        let (keys, stats) = lock.withLock {
+            (peerKeys, Dictionary(uniqueKeysWithValues: config.peers.map { ($0.name, probes.statistics(for: $0.name, now: Gateway.now())) }))
+        }
         let wallNow = Date().timeIntervalSince1970
         return config.peers.filter { $0.name != config.node.name }.map { peer in
             let key = keys[peer.name] ?? peer.publicKey
@@ -83,7 +85,14 @@ extension Gateway {
                 name: peer.name, publicKey: key.base64, endpoint: s?.endpoint?.description,
                 overlayAddress: peer.overlayAddress.description,
                 up: handshake.map { $0 < Double(Specification.rejectAfterTime.components.seconds) } ?? false,
-                lastHandshakeSecondsAgo: handshake, receivedBytes: s?.rxBytes ?? 0, transmittedBytes: s?.txBytes ?? 0)
+                lastHandshakeSecondsAgo: handshake, receivedBytes: s?.rxBytes ?? 0, transmittedBytes: s?.txBytes ?? 0,
+                rttP50Milliseconds: stats[peer.name]??.p50.finite, rttP95Milliseconds: stats[peer.name]??.p95.finite,
+                rttP99Milliseconds: stats[peer.name]??.p99.finite, probeLossRatio: stats[peer.name]??.loss)
         }
     }
+}
+
+extension Double {
+    /// nil for NaN or infinity (JSON cannot carry them).
+    var finite: Double? { isFinite ? self : nil }
 }

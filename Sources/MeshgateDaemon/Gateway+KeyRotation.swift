@@ -39,6 +39,7 @@ extension Gateway {
                 peerKeys[peer.name] = key
                 logger.notice(
                     "\(peer.name) rotated its key: now \(key.base64) (update public_key of \(peer.name) in the shared peer list)")
+                audit.record("key_rotated", ["peer": peer.name, "public_key": key.base64])
             } else {
                 logger.warning("\(peer.name) announced key \(key.base64) but it could not be applied")
             }
@@ -103,6 +104,7 @@ extension Gateway {
             engine.initiateHandshakes(now: moment)
         }
         lock.withLock { publicKey = newPublic }
+        audit.record("key_rotated", ["peer": config.node.name, "public_key": newPublic.base64, "acknowledged_by": acked.sorted().joined(separator: ",")])
         logger.notice("private key rotated; new public key \(newPublic.base64) (update the shared peer list)")
         guard let probe else {
             return ControlResponse(message: "key rotated; new public key \(newPublic.base64); peers acknowledged: \(acked.sorted().joined(separator: ", "))")

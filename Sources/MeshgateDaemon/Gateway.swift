@@ -65,12 +65,22 @@ public final class Gateway: @unchecked Sendable {
     var failovers = 0
     /// Peers that acknowledged our announced new key (during a rotation).
     var keyRotationAcks: Set<String> = []
+    let audit: AuditLog
+    let probes: OverlayProbes
+    var peersUp: Set<String> = []
+    var lastHousekeepingAt = Timestamp.zero
+    var keyExpiryEnforced: Set<String> = []
+    var keyExpiryWarnedAt: [String: Timestamp] = [:]
+    /// Refused handshake messages by reason since the last audit summary.
+    var refusedHandshakes: [String: Int] = [:]
+    var lastRefusalSummaryAt = Timestamp.zero
 
     public init(config: GatewayConfiguration, privateKey: Key32, logger: Logger) throws {
         self.config = config
         self.logger = logger
         self.stopEvent = try WakeEvent()
         self.startedAt = Gateway.now()
+        self.audit = AuditLog(node: config.node.name)
         self.advertisedNow = config.advertise
         let wall = SystemClock.wallTime()
         self.messageCounter = MessageCounter(
@@ -114,6 +124,7 @@ public final class Gateway: @unchecked Sendable {
             peerAddresses: config.peers.filter { $0.name != config.node.name }.map(\.overlayAddress))
         overlaySocket = try DatagramSocket(port: Gateway.controlPort, device: device.interfaceName)
         probeSocket = try DatagramSocket(port: Gateway.probePort, device: nil)
+        probes = try OverlayProbes(overlayAddress: config.overlay.address)
         if let ha = config.ha {
             election = PrimaryElection(
                 configuration: .init(
@@ -142,6 +153,10 @@ public final class Gateway: @unchecked Sendable {
         let before = kernel.ensureForwarding()
         for (family, on) in before where !on { logger.notice("\(family) forwarding was off; switched it on") }
         try kernel.installMSSClamp(mtu: config.overlay.mtuBytes)
+        device.eventHandler = { [weak self] event in
+            guard let self, case .refused(let reason) = event else { return }
+            self.lock.withLock { self.refusedHandshakes[reason.rawValue, default: 0] += 1 }
+        }
         device.start()
         uapi.start()
         thread = OSThread(name: "mg-loop") { [self] in loop() }
@@ -176,7 +191,8 @@ public final class Gateway: @unchecked Sendable {
 
     private func loop() {
         while !stopEvent.wait(milliseconds: 0) {
-            _ = overlaySocket.waitReadable(milliseconds: Gateway.loopInterval)
+            // Probe answers are timed, so the probe sockets wake the loop too.
+            _ = waitAnyReadable([overlaySocket, probeSocket, probes.socket], milliseconds: Gateway.loopInterval)
             let now = Gateway.now()
             lock.withLock { step(now: now) }
         }
@@ -201,9 +217,16 @@ public final class Gateway: @unchecked Sendable {
         if let change = election?.tick(now: now) { roleChanges.append(change) }
         for change in roleChanges { act(on: change, now: now) }
 
-        let expired = routeTable.expire(now: now)
-        for change in expired { logger.info("route \(change)") }
+        for change in routeTable.expire(now: now) { noteRouteChange(change) }
         recomputeRoutes(now: now)
+        probes.step(
+            now: now,
+            peers: config.peers.filter { $0.name != config.node.name && !keyExpiryEnforced.contains($0.name) }
+                .map { ($0.name, $0.overlayAddress) })
+        if now.duration(since: lastHousekeepingAt) >= .seconds(1) {
+            lastHousekeepingAt = now
+            housekeeping(now: now)
+        }
 
         if now.duration(since: lastHelloAt) >= config.timers.helloInterval || !roleChanges.isEmpty {
             sendHello(now: now)
@@ -252,9 +275,7 @@ public final class Gateway: @unchecked Sendable {
             defer { self.election = election }
             return election.receivedHello(hello, now: now)
         case .routes, .withdraw:
-            for change in routeTable.apply(message, from: message.sender, now: now) {
-                logger.info("route \(change)")
-            }
+            for change in routeTable.apply(message, from: message.sender, now: now) { noteRouteChange(change) }
             return nil
         }
     }
@@ -262,6 +283,13 @@ public final class Gateway: @unchecked Sendable {
     private func act(on change: PrimaryElection.RoleChange, now: Timestamp) {
         guard let ha = config.ha else { return }
         logger.notice("HA group \(ha.group): \(change)")
+        audit.record(
+            "primary_changed",
+            [
+                "group": ha.group, "role": change.to.description, "term": Int(change.term),
+                "primary": change.to == .primary ? config.node.name : (election?.currentPrimary(now: now)?.gateway ?? ""),
+                "reason": change.reason.description,
+            ])
         if change.to == .primary {
             failovers += 1
             do {
@@ -286,6 +314,14 @@ public final class Gateway: @unchecked Sendable {
         guard hops != nextHops else { return }
         for (prefix, gateway) in hops where nextHops[prefix] != gateway {
             logger.info("subnet \(prefix) now via \(gateway)")
+            if let previous = nextHops[prefix] {
+                audit.record(
+                    "primary_changed",
+                    [
+                        "subnet": prefix.description, "from": previous, "to": gateway,
+                        "reason": "\(gateway) now claims primary for the subnet's group",
+                    ])
+            }
         }
         for prefix in nextHops.keys where hops[prefix] == nil { logger.info("subnet \(prefix) withdrawn") }
         nextHops = hops

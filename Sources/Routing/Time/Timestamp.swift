@@ -65,6 +65,8 @@ extension Duration {
         for (size, suffix) in units where ns % size == 0 {
             return "\(ns / size)\(suffix)"
         }
+        // Measured silences are rarely whole: round to the millisecond for people.
+        if ns >= 1_000_000 { return "\((ns + 500_000) / 1_000_000)ms" }
         return "\(ns)ns"
     }
 }
