@@ -19,6 +19,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // MARK: - C edge
@@ -63,6 +65,19 @@ let package = Package(
         ),
         .target(name: "ControlProtocol", dependencies: ["NetworkTypes"], swiftSettings: swiftSettings),
 
+        .target(
+            name: "Telemetry",
+            dependencies: [
+                "NetworkTypes",
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
         // MARK: - Drivers
         .target(
             name: "Dataplane",
@@ -86,7 +101,7 @@ let package = Package(
             name: "MeshgateDaemon",
             dependencies: [
                 "Dataplane", "WireGuard", "CryptoPrimitives", "NetworkTypes", "LinuxSystem", "Netlink", "NFTables",
-                "Routing", "GatewayConfig", "ControlProtocol",
+                "Routing", "GatewayConfig", "ControlProtocol", "Telemetry",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -94,7 +109,7 @@ let package = Package(
         .executableTarget(
             name: "MeshgatedMain",
             dependencies: [
-                "MeshgateDaemon", "GatewayConfig",
+                "MeshgateDaemon", "GatewayConfig", "ControlProtocol",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -132,6 +147,12 @@ let package = Package(
         .testTarget(
             name: "DataplaneTests",
             dependencies: ["Dataplane", "LinuxSystem"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "TelemetryTests",
+            dependencies: ["Telemetry", "NetworkTypes"],
+            exclude: ["Fixtures"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -20,6 +20,8 @@ public enum ControlRequest: Codable, Sendable, Equatable {
     case drillFailover(group: String, restore: Bool)
     /// Withdraw `prefix` (one of ours) for a moment, measure convergence, re-advertise.
     case drillWithdraw(prefix: String)
+    /// Re-read the config file and apply the difference.
+    case reload
     /// Replace this gateway's private key; peers learn the new public key through the tunnel.
     case rotateKey
     /// Rotate the key while probing, and report the interruption.

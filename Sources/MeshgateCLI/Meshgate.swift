@@ -17,7 +17,7 @@ struct Meshgate: ParsableCommand {
             Exit codes: 0 success, 1 the operation failed (or the config is invalid), 64 bad usage.
             """,
         subcommands: [
-            Status.self, Routes.self, Peers.self, Drill.self, CheckConfig.self, RotateKey.self,
+            Status.self, Routes.self, Peers.self, Drill.self, CheckConfig.self, Reload.self, RotateKey.self,
             GenerateKey.self, PublicKey.self, GeneratePresharedKey.self,
         ]
     )

@@ -1,6 +1,6 @@
 public import ControlProtocol
 import Foundation
-public import LinuxSystem
+import LinuxSystem
 public import Logging
 
 /// Serves the control socket: one JSON request per line, one JSON response per line, one connection at a

@@ -21,6 +21,7 @@ extension Gateway {
         case .drillFailover(let group, let restore): return drillFailover(group: group, restore: restore)
         case .drillWithdraw(let prefix): return drillWithdraw(prefix: prefix)
         case .rotateKey: return rotateKey(measure: false)
+        case .reload: return reload()
         case .drillKeyRotation: return rotateKey(measure: true)
         }
     }

@@ -29,7 +29,13 @@ public final class Gateway: @unchecked Sendable {
     static let loopInterval: Int32 = 10  // ms
     public static let version = "0.1.0"
 
-    let config: GatewayConfiguration
+    /// The configuration in force; replaced as a whole by ``reload(path:)``. Reading takes a short lock of
+    /// its own, so the loop (which holds `lock`) and the control thread can both read it.
+    var config: GatewayConfiguration { configLock.withLock { storedConfig } }
+    private var storedConfig: GatewayConfiguration
+    private let configLock = PThreadMutex()
+    /// Where the configuration came from, for reloads.
+    public var configPath: String?
     let logger: Logger
     let device: Device
     let uapi: UAPIServer
@@ -76,7 +82,7 @@ public final class Gateway: @unchecked Sendable {
     var lastRefusalSummaryAt = Timestamp.zero
 
     public init(config: GatewayConfiguration, privateKey: Key32, logger: Logger) throws {
-        self.config = config
+        self.storedConfig = config
         self.logger = logger
         self.stopEvent = try WakeEvent()
         self.startedAt = Gateway.now()
@@ -179,6 +185,11 @@ public final class Gateway: @unchecked Sendable {
         uapi.stop()
         device.stop()
         logger.info("gateway \(config.node.name) stopped; routes withdrawn and kernel state removed")
+    }
+
+    /// Installs a new configuration (after validation). Caller holds `lock`.
+    func replaceConfig(_ new: GatewayConfiguration) {
+        configLock.withLock { storedConfig = new }
     }
 
     var peerOverlayPrefixes: Set<IPPrefix> {

@@ -53,6 +53,13 @@ final class KernelState {
         }
     }
 
+    /// Routes to peers' overlay addresses (after a reload added peers).
+    func addPeerRoutes(for addresses: [IPAddress]) throws {
+        for peer in addresses {
+            try netlink.replaceRoute(route(to: IPPrefix(address: peer, length: peer.isV4 ? 32 : 128)!))
+        }
+    }
+
     private func route(to prefix: IPPrefix) -> Route {
         Route(
             destination: prefix, interfaceIndex: overlayIndex, gateway: nil,

@@ -1,6 +1,7 @@
 // meshgated: the gateway daemon. Runs in the foreground (systemd Type=notify), one YAML config per gateway.
 
 import ArgumentParser
+import ControlProtocol
 import Foundation
 import GatewayConfig
 import Glibc
@@ -45,7 +46,7 @@ struct Meshgated: ParsableCommand {
         // Stop signals go to sigwait on this thread only; every thread started later inherits the mask.
         var signals = sigset_t()
         sigemptyset(&signals)
-        for s in [SIGTERM, SIGINT] { sigaddset(&signals, s) }
+        for s in [SIGTERM, SIGINT, SIGHUP] { sigaddset(&signals, s) }
         pthread_sigmask(SIG_BLOCK, &signals, nil)
         signal(SIGPIPE, SIG_IGN)
 
@@ -53,6 +54,7 @@ struct Meshgated: ParsableCommand {
         let control: ControlServer
         do {
             gateway = try Gateway(config: loaded.0, privateKey: loaded.privateKey.key, logger: logger)
+            gateway.configPath = config
             try gateway.start()
             control = try ControlServer(path: loaded.0.control.socket, logger: logger) { request in
                 gateway.handle(request)
@@ -64,7 +66,12 @@ struct Meshgated: ParsableCommand {
         }
         SystemdNotify.ready()
         var received: Int32 = 0
-        sigwait(&signals, &received)
+        while true {
+            sigwait(&signals, &received)
+            guard received == SIGHUP else { break }
+            let result = gateway.reload()
+            logger.notice("SIGHUP: \(result.ok ? result.message ?? "reloaded" : result.error ?? "reload refused")")
+        }
         logger.notice("signal \(received): stopping")
         control.stop()
         gateway.stop()

@@ -131,3 +131,18 @@ struct RotateKey: ParsableCommand {
         try options.run(.rotateKey) { response in print(response.message ?? "key rotated") }
     }
 }
+
+struct Reload: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Re-read the config file and apply the difference (like SIGHUP).",
+        discussion: """
+            Peers, advertised subnets, HA priority/preemption and timers change without touching the tunnels \
+            of unchanged peers. An invalid file, or a change that needs a restart (node, overlay, control \
+            socket, HA group or LAN), is refused with the reason and the running configuration stays.
+            """)
+    @OptionGroup var options: DaemonOptions
+
+    func run() throws {
+        try options.run(.reload) { response in print(response.message ?? "reloaded") }
+    }
+}
