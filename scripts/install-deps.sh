@@ -6,6 +6,9 @@ packages=(
     pkg-config libssl-dev libmnl-dev libnftnl-dev
     iproute2 iputils-ping nftables procps psmisc
     wireguard-tools wireguard-go iperf3 tshark shellcheck
+    # prometheus: provides promtool (TelemetryTests run `promtool check metrics|rules` and `promtool test rules`)
+    # and the prometheus binary for loopback-only scrape tests; the packaged system service is not used.
+    prometheus
 )
 
 missing=()
