@@ -45,6 +45,7 @@ extension Gateway {
                 audit.record("key_expiring", ["peer": peer.name, "expires": expiry.text, "days_left": days])
             }
         }
+        refreshMetrics(now: now, snapshot: snapshot)
         if !refusedHandshakes.isEmpty, now.duration(since: lastRefusalSummaryAt) >= .seconds(10) {
             lastRefusalSummaryAt = now
             // One line per reason per 10 s, so a flood of garbage cannot flood the audit log.

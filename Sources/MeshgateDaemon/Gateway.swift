@@ -10,6 +10,7 @@ import Netlink
 import NetworkTypes
 import Routing
 import Synchronization
+import Telemetry
 import WireGuard
 
 /// One running gateway: the WireGuard device, the kernel state, route advertisement and the HA election,
@@ -72,6 +73,10 @@ public final class Gateway: @unchecked Sendable {
     /// Peers that acknowledged our announced new key (during a rotation).
     var keyRotationAcks: Set<String> = []
     let audit: AuditLog
+    let metrics = MetricsRegistry(version: Gateway.version)
+    var metricsServer: MetricsServer?
+    /// Handshake outcomes by result label (`completed`, `refused`, `timed_out`), for the metric.
+    var handshakeTotals: [String: UInt64] = [:]
     let probes: OverlayProbes
     var peersUp: Set<String> = []
     var lastHousekeepingAt = Timestamp.zero
@@ -160,9 +165,19 @@ public final class Gateway: @unchecked Sendable {
         for (family, on) in before where !on { logger.notice("\(family) forwarding was off; switched it on") }
         try kernel.installMSSClamp(mtu: config.overlay.mtuBytes)
         device.eventHandler = { [weak self] event in
-            guard let self, case .refused(let reason) = event else { return }
-            self.lock.withLock { self.refusedHandshakes[reason.rawValue, default: 0] += 1 }
+            guard let self else { return }
+            self.lock.withLock {
+                switch event {
+                case .refused(let reason):
+                    self.refusedHandshakes[reason.rawValue, default: 0] += 1
+                    self.handshakeTotals["refused", default: 0] += 1
+                case .completed: self.handshakeTotals["completed", default: 0] += 1
+                case .gaveUp: self.handshakeTotals["timed_out", default: 0] += 1
+                case .initiationSent, .initiationConsumed: break
+                }
+            }
         }
+        try startMetricsServer()
         device.start()
         uapi.start()
         thread = OSThread(name: "mg-loop") { [self] in loop() }
@@ -182,6 +197,7 @@ public final class Gateway: @unchecked Sendable {
         if let ha = config.ha { kernel.releaseVirtualIP(ha.lan.virtualIP, on: ha.lan.interface) }
         kernel.removeAllRoutes()
         kernel.removeMSSClamp()
+        metricsServer?.stop()
         uapi.stop()
         device.stop()
         logger.info("gateway \(config.node.name) stopped; routes withdrawn and kernel state removed")
@@ -303,6 +319,13 @@ public final class Gateway: @unchecked Sendable {
             ])
         if change.to == .primary {
             failovers += 1
+            // Term 1 is the first election at start-up, not a failover. The duration is how long the group
+            // had no usable primary: the silence that was detected, zero for a planned hand-over.
+            if change.term > 1 {
+                var duration = Duration.zero
+                if case .primarySilent(_, let silence) = change.reason { duration = silence }
+                metrics.recordFailover(group: ha.group, duration: duration)
+            }
             do {
                 try kernel.holdVirtualIP(ha.lan.virtualIP, on: ha.lan.interface, announce: true)
                 lastVIPRefreshAt = now

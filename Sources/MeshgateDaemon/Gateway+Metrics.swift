@@ -1,0 +1,62 @@
+import Dataplane
+import Foundation
+import GatewayConfig
+import Logging
+import NetworkTypes
+import Routing
+import Synchronization
+import Telemetry
+import WireGuard
+
+// MARK: - Prometheus metrics: refreshed from the gateway's state once a second and on events
+
+extension Gateway {
+    /// Starts the scrape endpoint when `metrics.listen` is configured.
+    func startMetricsServer() throws {
+        guard let listen = config.metrics?.listen else { return }
+        let registry = metrics
+        let server = MetricsServer(host: listen.address.description, port: Int(listen.port), logger: logger) {
+            registry.render()
+        }
+        let port = try server.start()
+        metricsServer = server
+        logger.info("metrics at http://\(listen.address):\(port)/metrics")
+    }
+
+    /// Copies the current state into the registry. Caller holds `lock`.
+    func refreshMetrics(now: Timestamp, snapshot: UAPIDeviceSnapshot) {
+        let wallNow = Date().timeIntervalSince1970
+        for peer in config.peers where peer.name != config.node.name {
+            let key = peerKeys[peer.name] ?? peer.publicKey
+            let s = snapshot.peers.first { $0.publicKey == key }
+            let handshake = s.flatMap { $0.lastHandshakeSeconds > 0 ? Double($0.lastHandshakeSeconds) : nil }
+            metrics.setPeer(
+                name: peer.name, up: peersUp.contains(peer.name), lastHandshake: handshake, rxBytes: s?.rxBytes ?? 0,
+                txBytes: s?.txBytes ?? 0, keyExpiry: peer.keyExpires.map { Double($0.secondsSince1970) })
+            if let stats = probes.statistics(for: peer.name, now: now) {
+                metrics.setPeerProbeLoss(name: peer.name, ratio: stats.loss)
+            }
+        }
+        for (peer, seconds) in probes.takeNewRTTs() { metrics.observePeerRTT(name: peer, seconds: seconds) }
+        for (prefix, gateway) in nextHops { metrics.setRoutePrimary(subnet: prefix, gateway: gateway) }
+        for prefix in withoutPrimary { metrics.setRoutePrimary(subnet: prefix, gateway: nil) }
+        if let ha = config.ha, let election {
+            let primary = election.currentPrimary(now: now)?.gateway
+            for prefix in advertisedNow { metrics.setRoutePrimary(subnet: prefix, gateway: primary) }
+            metrics.setHARole(group: ha.group, isPrimary: election.role == .primary)
+        }
+        metrics.setRoutesInstalled(kernel.installed.count)
+        if let changed = lastRouteChangeAt {
+            metrics.setRouteLastChange(at: wallNow - Double(now.duration(since: changed).nanosecondsValue) / 1e9)
+        }
+        for (family, on) in kernel.forwarding {
+            if let f = MetricsRegistry.AddressFamily(rawValue: family) { metrics.setForwarding(family: f, enabled: on) }
+        }
+        metrics.setMSSClampedPacketsTotal(kernel.mssClampedPackets())
+        let drops = device.engine.withLock { $0.drops }
+        for reason in DropReason.allCases where drops[reason] > 0 {
+            metrics.setPacketsDroppedTotal(reason: reason.rawValue, total: drops[reason])
+        }
+        for (result, total) in handshakeTotals { metrics.setHandshakesTotal(result: result, total: total) }
+    }
+}
