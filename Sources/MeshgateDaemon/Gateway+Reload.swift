@@ -45,7 +45,6 @@ extension Gateway {
         }
         let moment = Device.now()
         let oldPeers = Dictionary(uniqueKeysWithValues: old.peers.map { ($0.name, $0) })
-        let newPeers = Dictionary(uniqueKeysWithValues: new.peers.map { ($0.name, $0) })
         device.engine.withLock { engine in
             for name in changes.peersRemoved {
                 guard let key = peerKeys[name] else { continue }
@@ -99,7 +98,6 @@ extension Gateway {
             protectedAddresses: [new.overlay.address] + new.peers.map(\.overlayAddress),
             localSubnets: Set(new.advertise))
         replaceConfig(new)
-        _ = newPeers
         advertisedNow = new.advertise
         pendingTriggeredAdvert = true
         nextHops = [:]  // recompute: allowed IPs and routes follow on the next loop step

@@ -228,6 +228,8 @@ public final class Gateway: @unchecked Sendable {
     /// One iteration of the control loop. Caller holds `lock`.
     func step(now: Timestamp) {
         var roleChanges: [PrimaryElection.RoleChange] = []
+        // Probes first, so measured RTTs do not include the rest of this step's work.
+        if let change = serviceProbePort(now: now) { roleChanges.append(change) }
         while let (bytes, source) = overlaySocket.receive() {
             if let change = receive(bytes, from: source, now: now) { roleChanges.append(change) }
         }
@@ -240,7 +242,6 @@ public final class Gateway: @unchecked Sendable {
             }
             if let change = election?.lanHealth(healthy, now: now) { roleChanges.append(change) }
         }
-        if let change = serviceProbePort(now: now) { roleChanges.append(change) }
         if let change = election?.tick(now: now) { roleChanges.append(change) }
         for change in roleChanges { act(on: change, now: now) }
 
