@@ -9,7 +9,14 @@
 #   scripts/gateway-lab.sh down [PREFIX]    remove it and everything it started
 #   scripts/gateway-lab.sh start-gw PREFIX GW   (re)start one gateway's meshgated
 #   scripts/gateway-lab.sh kill-gw PREFIX GW    SIGKILL one gateway's meshgated
+#   scripts/gateway-lab.sh stop-gw PREFIX GW    SIGTERM one gateway's meshgated and wait until it has exited
+#   scripts/gateway-lab.sh cut-link PREFIX GW wan|lan       take a gateway's wan or lan veth down
+#   scripts/gateway-lab.sh restore-link PREFIX GW wan|lan   bring it back up
+#   scripts/gateway-lab.sh partition PREFIX GW1 GW2   drop all traffic between GW1's and GW2's wan addresses
+#                                                     (nftables table inet mglab_partition in GW1's namespace)
+#   scripts/gateway-lab.sh heal PREFIX [GW]     remove partition tables (of GW, or of every gateway)
 #
+# GW is a gateway name with or without the gw- prefix: nyc1-a, gw-nyc1-a.
 # Needs MESHGATED (path to meshgated; default: the debug build). Logs and configs: /run/PREFIX/GW/.
 set -euo pipefail
 
@@ -29,6 +36,23 @@ subnet_of() { if [[ $(region_of "$1") == nyc1 ]]; then echo 10.10.10; else echo 
 ns() { echo "$prefix-$1"; }
 ifname() { echo "mg${prefix: -3}${1//-/}" | cut -c1-15; }
 
+# True when pid $1 is a live process (a zombie nobody has reaped yet does not count).
+alive() {
+    local state
+    state=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 1
+    [[ -n $state && $state != Z ]]
+}
+
+# The gateway name without the gw- prefix, checked against the lab's gateways.
+gw_name() {
+    local gw=${1#gw-}
+    if [[ -z ${overlay[$gw]:-} ]]; then
+        echo "unknown gateway: ${1:-} (one of: ${gateways[*]})" >&2
+        exit 64
+    fi
+    echo "$gw"
+}
+
 wait_for() { # seconds command...
     local deadline=$((SECONDS + $1))
     shift
@@ -41,7 +65,7 @@ wait_for() { # seconds command...
 start_gw() {
     local gw=$1
     local dir=$root/gw-$gw
-    if [[ -f $dir/pid ]] && kill -0 "$(cat "$dir/pid")" 2>/dev/null; then return 0; fi
+    if [[ -f $dir/pid ]] && alive "$(cat "$dir/pid")"; then return 0; fi
     ip netns exec "$(ns "gw-$gw")" "$meshgated" --config "$dir/config.yaml" --log-level debug >>"$dir/log" 2>&1 &
     echo $! >"$dir/pid"
     wait_for 20 test -S "$dir/control.sock" || {
@@ -56,6 +80,60 @@ kill_gw() {
     [[ -f $pidfile ]] || return 0
     kill -9 "$(cat "$pidfile")" 2>/dev/null || true
     rm -f "$pidfile"
+}
+
+stop_gw() {
+    local pidfile=$root/gw-$1/pid pid
+    [[ -f $pidfile ]] || return 0
+    pid=$(cat "$pidfile")
+    kill -TERM "$pid" 2>/dev/null || true
+    local deadline=$((SECONDS + 10))
+    while alive "$pid"; do
+        if ((SECONDS >= deadline)); then
+            echo "gw-$1 (pid $pid) still running 10 s after SIGTERM; killing it" >&2
+            kill -9 "$pid" 2>/dev/null || true
+            rm -f "$pidfile"
+            return 1
+        fi
+        sleep 0.02
+    done
+    rm -f "$pidfile"
+}
+
+set_link() { # gw wan|lan up|down
+    case "$2" in
+        wan | lan) ;;
+        *)
+            echo "link must be wan or lan, not '$2'" >&2
+            exit 64
+            ;;
+    esac
+    ip -n "$(ns "gw-$1")" link set "$2" "$3"
+}
+
+partition() { # gw1 gw2
+    local g
+    g=$(ns "gw-$1")
+    ip netns exec "$g" nft -f - <<NFT
+table inet mglab_partition {
+    chain input {
+        type filter hook input priority -10; policy accept;
+        ip saddr ${wan[$2]} drop
+    }
+    chain output {
+        type filter hook output priority -10; policy accept;
+        ip daddr ${wan[$2]} drop
+    }
+}
+NFT
+}
+
+heal() { # [gw]
+    local targets=("${gateways[@]}")
+    if [[ -n ${1:-} ]]; then targets=("$1"); fi
+    for gw in "${targets[@]}"; do
+        ip netns exec "$(ns "gw-$gw")" nft delete table inet mglab_partition 2>/dev/null || true
+    done
 }
 
 down() {
@@ -144,18 +222,35 @@ peers:
 $peers
 control:
   socket: $root/gw-$gw/control.sock
+metrics:
+  listen: 127.0.0.1:9586
 YAML
     done
     for gw in "${gateways[@]}"; do start_gw "$gw"; done
 }
 
 case "$cmd" in
+    start-gw | kill-gw | stop-gw | cut-link | restore-link | partition)
+        gw=$(gw_name "${3:-}")
+        ;;
+    heal) if [[ -n ${3:-} ]]; then gw=$(gw_name "$3"); fi ;;
+esac
+
+case "$cmd" in
     up) up ;;
     down) down ;;
-    start-gw) start_gw "$3" ;;
-    kill-gw) kill_gw "$3" ;;
+    start-gw) start_gw "$gw" ;;
+    kill-gw) kill_gw "$gw" ;;
+    stop-gw) stop_gw "$gw" ;;
+    cut-link) set_link "$gw" "${4:-}" down ;;
+    restore-link) set_link "$gw" "${4:-}" up ;;
+    partition)
+        other=$(gw_name "${4:-}")
+        partition "$gw" "$other"
+        ;;
+    heal) heal "${gw:-}" ;;
     *)
-        sed -n '2,14p' "$0"
+        sed -n '2,20p' "$0"
         exit 64
         ;;
 esac
