@@ -20,13 +20,19 @@ extension Gateway {
         for peer in config.peers where peer.name != config.node.name {
             let key = peerKeys[peer.name] ?? peer.publicKey
             let s = snapshot.peers.first { $0.publicKey == key }
-            let up = s.map { $0.lastHandshakeSeconds > 0 && wallNow - $0.lastHandshakeSeconds < 180 } ?? false
+            // Up: a session younger than reject-after-time and the peer still answers probes — so a dead
+            // gateway shows as down within seconds, not after the session expires.
+            let session = s.map { $0.lastHandshakeSeconds > 0 && wallNow - $0.lastHandshakeSeconds < 180 } ?? false
+            let up = session && !keyExpiryEnforced.contains(peer.name) && probes.isResponsive(peer.name, now: now)
             if up && !peersUp.contains(peer.name) {
                 peersUp.insert(peer.name)
                 audit.record("peer_joined", ["peer": peer.name, "endpoint": s?.endpoint?.description ?? ""])
             } else if !up && peersUp.contains(peer.name) {
                 peersUp.remove(peer.name)
-                audit.record("peer_left", ["peer": peer.name, "reason": "no handshake for 180 s"])
+                let reason =
+                    keyExpiryEnforced.contains(peer.name)
+                    ? "key expired" : (session ? "no answer to probes for 5 s" : "no handshake for 180 s")
+                audit.record("peer_left", ["peer": peer.name, "reason": reason])
             }
             guard let expiry = peer.keyExpires, !keyExpiryEnforced.contains(peer.name) else { continue }
             if expiry.isExpired(atSecondsSince1970: wallNow) {

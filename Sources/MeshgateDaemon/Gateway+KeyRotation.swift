@@ -98,6 +98,8 @@ extension Gateway {
             return .failure("cannot write the new key to \(config.node.privateKeyFile): \(error)")
         }
         let switched = Gateway.now()
+        // Taken before the handshakes start: a handshake can complete within a millisecond.
+        let wallSwitch = Date().timeIntervalSince1970
         let moment = Device.now()
         device.engine.withLock { engine in
             engine.setPrivateKey(newKey, keepingSessions: true)
@@ -110,12 +112,16 @@ extension Gateway {
             return ControlResponse(message: "key rotated; new public key \(newPublic.base64); peers acknowledged: \(acked.sorted().joined(separator: ", "))")
         }
         // Converged: every live peer completed a handshake under the new key.
-        let wallSwitch = Int64(Date().timeIntervalSince1970)
         let convergeDeadline = Gateway.now() + .seconds(5)
         while Gateway.now() < convergeDeadline {
             let peers = device.snapshot().peers
             let keys = lock.withLock { peerKeys }
-            let done = live.allSatisfy { name in peers.contains { $0.publicKey == keys[name] && $0.lastHandshakeSeconds >= wallSwitch - 1 && $0.lastHandshakeSeconds > 0 } }
+            let done = live.allSatisfy { name in
+                peers.contains {
+                    $0.publicKey == keys[name]
+                        && Double($0.lastHandshakeSeconds) + Double($0.lastHandshakeNanoseconds) / 1e9 >= wallSwitch
+                }
+            }
             if done { break }
             Thread.sleep(forTimeInterval: 0.005)
         }

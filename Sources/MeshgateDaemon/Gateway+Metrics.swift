@@ -37,14 +37,35 @@ extension Gateway {
                 metrics.setPeerProbeLoss(name: peer.name, ratio: stats.loss)
             }
         }
-        for (peer, seconds) in probes.takeNewRTTs() { metrics.observePeerRTT(name: peer, seconds: seconds) }
-        for (prefix, gateway) in nextHops { metrics.setRoutePrimary(subnet: prefix, gateway: gateway) }
-        for prefix in withoutPrimary { metrics.setRoutePrimary(subnet: prefix, gateway: nil) }
+        let configured = Set(config.peers.map(\.name))
+        for (peer, seconds) in probes.takeNewRTTs() where configured.contains(peer) {
+            metrics.observePeerRTT(name: peer, seconds: seconds)
+        }
+        var subnets = Set<IPPrefix>()
+        for (prefix, gateway) in nextHops {
+            metrics.setRoutePrimary(subnet: prefix, gateway: gateway)
+            subnets.insert(prefix)
+        }
+        for prefix in withoutPrimary where !advertisedNow.contains(prefix) {
+            metrics.setRoutePrimary(subnet: prefix, gateway: nil)
+            subnets.insert(prefix)
+        }
         if let ha = config.ha, let election {
             let primary = election.currentPrimary(now: now)?.gateway
-            for prefix in advertisedNow { metrics.setRoutePrimary(subnet: prefix, gateway: primary) }
+            for prefix in advertisedNow {
+                metrics.setRoutePrimary(subnet: prefix, gateway: primary)
+                subnets.insert(prefix)
+            }
             metrics.setHARole(group: ha.group, isPrimary: election.role == .primary)
+        } else {
+            for prefix in advertisedNow {
+                metrics.setRoutePrimary(subnet: prefix, gateway: config.node.name)
+                subnets.insert(prefix)
+            }
         }
+        // A subnet nobody advertises any more is gone, not "without primary": drop its series.
+        for prefix in exportedSubnets.subtracting(subnets) { metrics.removeRoute(subnet: prefix) }
+        exportedSubnets = subnets
         metrics.setRoutesInstalled(kernel.installed.count)
         if let changed = lastRouteChangeAt {
             metrics.setRouteLastChange(at: wallNow - Double(now.duration(since: changed).nanosecondsValue) / 1e9)

@@ -7,6 +7,7 @@ import Logging
 import NetworkTypes
 import Routing
 import Synchronization
+import Telemetry
 import WireGuard
 
 // MARK: - Live reload (SIGHUP or `meshgate reload`)
@@ -53,8 +54,11 @@ extension Gateway {
             for peer in new.peers where peer.name != new.node.name {
                 let previous = oldPeers[peer.name]
                 if previous == peer { continue }
-                // A changed public key is a new identity for that name: replace it (new sessions follow).
-                if let previous, previous.publicKey != peer.publicKey, let current = peerKeys[peer.name] {
+                // A changed public key is a new identity for that name: replace it (new sessions follow) —
+                // unless the peer already runs under that key (the list caught up with a rotate-key).
+                if let previous, previous.publicKey != peer.publicKey, let current = peerKeys[peer.name],
+                    current != peer.publicKey
+                {
                     engine.removePeer(publicKey: current)
                 }
                 guard let handle = engine.addPeer(publicKey: peer.publicKey) else { continue }
@@ -73,7 +77,11 @@ extension Gateway {
         }
         for name in changes.peersRemoved {
             peerKeys.removeValue(forKey: name)
-            peersUp.remove(name)
+            if peersUp.remove(name) != nil {
+                audit.record("peer_left", ["peer": name, "reason": "removed from the configuration"])
+            }
+            probes.forget(name)
+            metrics.removePeer(name: name)
             for change in routeTable.withdraw(gateway: name) { noteRouteChange(change) }
         }
         for peer in new.peers where peer.name != new.node.name && oldPeers[peer.name]?.publicKey != peer.publicKey {
@@ -100,13 +108,17 @@ extension Gateway {
         replaceConfig(new)
         advertisedNow = new.advertise
         pendingTriggeredAdvert = true
-        nextHops = [:]  // recompute: allowed IPs and routes follow on the next loop step
+        // Next hops through removed peers go; everything else stays installed while it is recomputed, so a
+        // reload never takes a working route away, even for a moment.
+        let removed = Set(changes.peersRemoved)
+        nextHops = nextHops.filter { !removed.contains($0.value) && !new.advertise.contains($0.key) }
         do {
-            try kernel.reconcileRoutes(desired: [], keep: peerOverlayPrefixes)
             try kernel.addPeerRoutes(for: new.peers.filter { $0.name != new.node.name }.map(\.overlayAddress))
+            try kernel.reconcileRoutes(desired: Set(nextHops.keys), keep: peerOverlayPrefixes)
         } catch {
             logger.error("kernel update after reload failed: \(error)")
         }
+        applyAllowedIPs()
         recomputeRoutes(now: Gateway.now())
         logger.notice("configuration reloaded: \(changes.description)")
         audit.record("config_reloaded", ["diff": changes.description])

@@ -74,6 +74,8 @@ public final class Gateway: @unchecked Sendable {
     var keyRotationAcks: Set<String> = []
     let audit: AuditLog
     let metrics = MetricsRegistry(version: Gateway.version)
+    /// Subnets with a `meshgate_route_primary` series, so withdrawn ones can be removed.
+    var exportedSubnets: Set<IPPrefix> = []
     var metricsServer: MetricsServer?
     /// Handshake outcomes by result label (`completed`, `refused`, `timed_out`), for the metric.
     var handshakeTotals: [String: UInt64] = [:]
@@ -403,7 +405,7 @@ public final class Gateway: @unchecked Sendable {
     }
 
     /// Each peer's allowed IPs: its overlay address plus the subnets routed to it.
-    private func applyAllowedIPs() {
+    func applyAllowedIPs() {
         device.engine.withLock { engine in
             for peerConfig in config.peers where peerConfig.name != config.node.name {
                 guard let key = peerKeys[peerConfig.name], let peer = engine.peer(publicKey: key) else { continue }

@@ -64,6 +64,24 @@ final class OverlayProbes {
         }
     }
 
+    /// False once probes sent over the last ``unresponsiveAfter`` all went unanswered (with enough of them
+    /// settled to judge); true while answers come, or before there is evidence either way.
+    func isResponsive(_ peer: String, now: Timestamp) -> Bool {
+        guard let list = samples[peer] else { return true }
+        let recent = list.filter { now.duration(since: $0.sentAt) <= OverlayProbes.unresponsiveAfter }
+        let settled = recent.filter { $0.rtt != nil || now.duration(since: $0.sentAt) > OverlayProbes.timeout }
+        guard settled.count >= 3 else { return true }
+        return settled.contains { $0.rtt != nil }
+    }
+
+    static let unresponsiveAfter: Duration = .seconds(5)
+
+    /// Drops everything about `peer` (removed from the configuration), including answers still in flight.
+    func forget(_ peer: String) {
+        samples.removeValue(forKey: peer)
+        fresh.removeAll { $0.peer == peer }
+    }
+
     func takeNewRTTs() -> [(peer: String, seconds: Double)] {
         defer { fresh.removeAll(keepingCapacity: true) }
         return fresh
