@@ -42,7 +42,10 @@ public enum BLAKE2s {
             return key.withUnsafeBytes { k in
                 guard EVP_MAC_init(ctx, k.baseAddress!.assumingMemoryBound(to: UInt8.self), k.count, &params) == 1
                 else { return false }
-                guard input.withUnsafeBytes({ EVP_MAC_update(ctx, $0.baseAddress?.assumingMemoryBound(to: UInt8.self), $0.count) }) == 1
+                guard
+                    input.withUnsafeBytes({
+                        EVP_MAC_update(ctx, $0.baseAddress?.assumingMemoryBound(to: UInt8.self), $0.count)
+                    }) == 1
                 else { return false }
                 var written = 0
                 return out.withUnsafeMutableBytes {

@@ -108,7 +108,8 @@ public final class ChaCha20Poly1305: @unchecked Sendable {
             }
             guard
                 EVP_CIPHER_CTX_ctrl(
-                    ctx, EVP_CTRL_AEAD_SET_TAG, Int32(Self.tagByteCount), UnsafeMutableRawPointer(mutating: tag.baseAddress))
+                    ctx, EVP_CTRL_AEAD_SET_TAG, Int32(Self.tagByteCount),
+                    UnsafeMutableRawPointer(mutating: tag.baseAddress))
                     == 1
             else { return false }
             var finalLength: Int32 = 0

@@ -28,7 +28,9 @@ public enum HChaCha20 {
         }
         let words = [s[0], s[1], s[2], s[3], s[12], s[13], s[14], s[15]]
         let out = Key32(filling: { raw in
-            for (i, w) in words.enumerated() { raw.storeBytes(of: w.littleEndian, toByteOffset: 4 * i, as: UInt32.self) }
+            for (i, w) in words.enumerated() {
+                raw.storeBytes(of: w.littleEndian, toByteOffset: 4 * i, as: UInt32.self)
+            }
         })
         SecureMemory.cleanse(&s)
         return out

@@ -48,7 +48,8 @@ public enum X25519 {
         var length = 32
         var ok = false
         var secret = Key32(filling: { raw in
-            ok = EVP_PKEY_derive(ctx, raw.baseAddress!.assumingMemoryBound(to: UInt8.self), &length) == 1 && length == 32
+            ok =
+                EVP_PKEY_derive(ctx, raw.baseAddress!.assumingMemoryBound(to: UInt8.self), &length) == 1 && length == 32
         })
         // OpenSSL already fails on an all-zero result; check again so the contract does not depend on it.
         guard ok, !secret.isZero else {

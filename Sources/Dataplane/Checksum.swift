@@ -29,7 +29,9 @@ enum InternetChecksum {
 
     /// The pseudo-header sum for TCP/UDP over IPv4 or IPv6 (RFC 793 §3.1, RFC 8200 §8.1), taking the
     /// addresses from the IP header at the start of `packet`.
-    static func pseudoHeaderSum(packet: UnsafeRawBufferPointer, isIPv6: Bool, protocolNumber: UInt8, length: Int) -> UInt64 {
+    static func pseudoHeaderSum(packet: UnsafeRawBufferPointer, isIPv6: Bool, protocolNumber: UInt8, length: Int)
+        -> UInt64
+    {
         let addresses =
             isIPv6
             ? UnsafeRawBufferPointer(rebasing: packet[8..<40]) : UnsafeRawBufferPointer(rebasing: packet[12..<20])

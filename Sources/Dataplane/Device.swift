@@ -1,9 +1,9 @@
 public import CryptoPrimitives
+import Glibc
 public import LinuxSystem
 public import Logging
 import NetworkTypes
 public import Synchronization
-import Glibc
 public import WireGuard
 
 /// A running WireGuard interface: a TUN device, a UDP socket and the ``Engine``, driven by three threads.
@@ -285,7 +285,9 @@ public final class Device: @unchecked Sendable {
         case .completed(let peer):
             logger.info("\(peer.shortIdentifier): handshake complete")
         case .gaveUp(let peer):
-            logger.warning("\(peer.shortIdentifier): handshake did not complete after \(Implementation.maxHandshakeAttempts) attempts, giving up")
+            logger.warning(
+                "\(peer.shortIdentifier): handshake did not complete after \(Implementation.maxHandshakeAttempts) attempts, giving up"
+            )
         case .refused(let reason):
             logger.debug("handshake message dropped", metadata: ["reason": "\(reason.rawValue)"])
         }

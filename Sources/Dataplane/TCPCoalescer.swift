@@ -121,7 +121,8 @@ final class TCPCoalescer {
                 of: InternetChecksum.fold(pseudo).bigEndian, toByteOffset: ipHeaderLength + 16, as: UInt16.self)
             header[0] = TCPSegmentation.VirtioHeader.flagNeedsChecksum
             header[1] = isIPv6 ? TCPSegmentation.VirtioHeader.gsoTCPv6 : TCPSegmentation.VirtioHeader.gsoTCPv4
-            header.storeBytes(of: UInt16(ipHeaderLength + tcpHeaderLength).littleEndian, toByteOffset: 2, as: UInt16.self)
+            header.storeBytes(
+                of: UInt16(ipHeaderLength + tcpHeaderLength).littleEndian, toByteOffset: 2, as: UInt16.self)
             header.storeBytes(of: UInt16(segmentSize).littleEndian, toByteOffset: 4, as: UInt16.self)
             header.storeBytes(of: UInt16(ipHeaderLength).littleEndian, toByteOffset: 6, as: UInt16.self)
             header.storeBytes(of: UInt16(16).littleEndian, toByteOffset: 8, as: UInt16.self)

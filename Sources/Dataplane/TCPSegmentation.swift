@@ -22,7 +22,8 @@ enum TCPSegmentation {
         var checksumOffset: Int
 
         /// The header of a plain packet: no GSO, checksums complete.
-        static let none = VirtioHeader(flags: 0, gsoType: 0, headerLength: 0, gsoSize: 0, checksumStart: 0, checksumOffset: 0)
+        static let none = VirtioHeader(
+            flags: 0, gsoType: 0, headerLength: 0, gsoSize: 0, checksumStart: 0, checksumOffset: 0)
 
         init(flags: UInt8, gsoType: UInt8, headerLength: Int, gsoSize: Int, checksumStart: Int, checksumOffset: Int) {
             self.flags = flags
@@ -96,7 +97,8 @@ enum TCPSegmentation {
                 out.storeBytes(of: UInt16(length - 40).bigEndian, toByteOffset: 4, as: UInt16.self)
             } else {
                 out.storeBytes(of: UInt16(length).bigEndian, toByteOffset: 2, as: UInt16.self)
-                out.storeBytes(of: (ipv4ID &+ UInt16(truncatingIfNeeded: i)).bigEndian, toByteOffset: 4, as: UInt16.self)
+                out.storeBytes(
+                    of: (ipv4ID &+ UInt16(truncatingIfNeeded: i)).bigEndian, toByteOffset: 4, as: UInt16.self)
                 out.storeBytes(of: UInt16(0), toByteOffset: 10, as: UInt16.self)
                 let sum = InternetChecksum.add(UnsafeRawBufferPointer(rebasing: out[0..<ipHeaderLength]), to: 0)
                 out.storeBytes(of: (~InternetChecksum.fold(sum)).bigEndian, toByteOffset: 10, as: UInt16.self)
@@ -112,7 +114,8 @@ enum TCPSegmentation {
             var sum = InternetChecksum.pseudoHeaderSum(
                 packet: UnsafeRawBufferPointer(out), isIPv6: isIPv6, protocolNumber: 6, length: tcp.count)
             sum = InternetChecksum.add(tcp, to: sum)
-            out.storeBytes(of: (~InternetChecksum.fold(sum)).bigEndian, toByteOffset: ipHeaderLength + 16, as: UInt16.self)
+            out.storeBytes(
+                of: (~InternetChecksum.fold(sum)).bigEndian, toByteOffset: ipHeaderLength + 16, as: UInt16.self)
             emit(i, length)
         }
         return count

@@ -21,7 +21,9 @@ public final class DatagramSocket: @unchecked Sendable {
         if let device {
             let name = Array(device.utf8) + [0]
             _ = try syscall("setsockopt(SO_BINDTODEVICE \(device))") {
-                name.withUnsafeBytes { setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, $0.baseAddress, socklen_t($0.count)) }
+                name.withUnsafeBytes {
+                    setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, $0.baseAddress, socklen_t($0.count))
+                }
             }
         }
         var sa = SocketAddress.make(Endpoint(address: bindAddress ?? .v6(IPv6Address(high: 0, low: 0)), port: port))

@@ -12,7 +12,7 @@ public struct SystemError: Error, CustomStringConvertible, Sendable, Equatable {
 }
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The one door for system calls that report failure as -1 with errno: retries on EINTR, throws otherwise.

@@ -34,10 +34,12 @@ public final class OSThread: @unchecked Sendable {
     /// Starts `body` on a new thread named `name` (at most 15 characters are kept).
     public init(name: String, _ body: @escaping @Sendable () -> Void) {
         let threadName = String(name.prefix(15))
-        let box = Unmanaged.passRetained(Box({
-            CLinuxShims_set_thread_name(threadName)
-            body()
-        })).toOpaque()
+        let box = Unmanaged.passRetained(
+            Box({
+                CLinuxShims_set_thread_name(threadName)
+                body()
+            })
+        ).toOpaque()
         let rc = pthread_create(
             &thread, nil,
             { raw in

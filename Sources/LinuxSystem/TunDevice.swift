@@ -25,7 +25,8 @@ public final class TunDevice: @unchecked Sendable {
         self.descriptor = FileDescriptor(rawValue: fd)
         self.name = String(decoding: out.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         if offloads {
-            _ = try checkShim("TUNSETVNETHDRSZ", CLinuxShims_tun_set_vnet_hdr_size(fd, Int32(TunDevice.virtioHeaderSize)))
+            _ = try checkShim(
+                "TUNSETVNETHDRSZ", CLinuxShims_tun_set_vnet_hdr_size(fd, Int32(TunDevice.virtioHeaderSize)))
             _ = try checkShim(
                 "TUNSETOFFLOAD", CLinuxShims_tun_set_offload(fd, UInt32(TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6)))
         }

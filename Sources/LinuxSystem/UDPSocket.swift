@@ -24,8 +24,12 @@ public final class UDPSocket: @unchecked Sendable {
         }
         var size = bufferBytes
         // FORCE variants need CAP_NET_ADMIN; fall back to the capped ones quietly.
-        if setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, 4) != 0 { _ = setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, 4) }
-        if setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, 4) != 0 { _ = setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, 4) }
+        if setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, 4) != 0 {
+            _ = setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, 4)
+        }
+        if setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, 4) != 0 {
+            _ = setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, 4)
+        }
         var sa = SocketAddress.make(Endpoint(address: .v6(IPv6Address(high: 0, low: 0)), port: port))
         _ = try syscall("bind UDP port \(port)") {
             withUnsafePointer(to: &sa) {
@@ -60,7 +64,9 @@ public final class UDPSocket: @unchecked Sendable {
         var sa = SocketAddress.make(endpoint)
         let n = withUnsafePointer(to: &sa) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                sendto(descriptor.rawValue, bytes.baseAddress, bytes.count, Int32(MSG_DONTWAIT), $0, socklen_t(MemoryLayout<sockaddr_in6>.size))
+                sendto(
+                    descriptor.rawValue, bytes.baseAddress, bytes.count, Int32(MSG_DONTWAIT), $0,
+                    socklen_t(MemoryLayout<sockaddr_in6>.size))
             }
         }
         return n < 0 ? errno : 0

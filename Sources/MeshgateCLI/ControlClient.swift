@@ -2,7 +2,7 @@ import ControlProtocol
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Sends one request to `meshgated` over its control socket and returns the response.
@@ -11,7 +11,8 @@ enum ControlClient {
         let description: String
     }
 
-    static func send(_ request: ControlRequest, socketPath: String, timeoutSeconds: Int = 30) throws -> ControlResponse {
+    static func send(_ request: ControlRequest, socketPath: String, timeoutSeconds: Int = 30) throws -> ControlResponse
+    {
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw Failure(description: "socket: \(String(cString: strerror(errno)))") }
         defer { close(fd) }

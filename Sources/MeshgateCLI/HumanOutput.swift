@@ -1,7 +1,7 @@
 import ControlProtocol
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Text renderings of daemon responses for people; `--json` prints the responses themselves.
@@ -12,14 +12,16 @@ enum HumanOutput {
             "overlay:     \(s.overlayInterface) \(s.overlayAddress) mtu \(s.mtu), listening on udp/\(s.listenPort)",
             "public key:  \(s.publicKey)",
             "advertises:  \(s.advertised.isEmpty ? "-" : s.advertised.joined(separator: ", "))",
-            "forwarding:  " + s.forwarding.keys.sorted().map { "\($0) \(s.forwarding[$0]! ? "on" : "OFF")" }
+            "forwarding:  "
+                + s.forwarding.keys.sorted().map { "\($0) \(s.forwarding[$0]! ? "on" : "OFF")" }
                 .joined(separator: ", ") + "; MSS clamp \(s.mssClamp ? "on" : "OFF")",
             "peers:       \(s.peersUp)/\(s.peersTotal) up; \(s.routesInstalled) routes installed",
         ]
         for g in s.groups {
             lines.append(
                 "ha group \(g.group): \(g.role) (primary \(g.primary ?? "none"), term \(g.term)); LAN \(g.lanHealthy ? "healthy" : "DOWN")"
-                    + (g.virtualIP.map { "; virtual IP \($0)" } ?? "") + "; members \(g.members.joined(separator: ", "))")
+                    + (g.virtualIP.map { "; virtual IP \($0)" } ?? "")
+                    + "; members \(g.members.joined(separator: ", "))")
         }
         return lines.joined(separator: "\n")
     }
@@ -53,7 +55,9 @@ enum HumanOutput {
         if let s = d.subnet { lines.append("subnet:       \(s)") }
         if let f = d.fromPrimary, let t = d.toPrimary { lines.append("primary:      \(f) -> \(t)") }
         lines.append("converged in: \(format(d.convergenceMilliseconds, 1)) ms")
-        lines.append("probes:       \(d.probesSent) sent, \(d.probesLost) lost, longest gap \(format(d.longestGapMilliseconds, 1)) ms")
+        lines.append(
+            "probes:       \(d.probesSent) sent, \(d.probesLost) lost, longest gap \(format(d.longestGapMilliseconds, 1)) ms"
+        )
         lines.append("restored:     \(d.restored ? "yes" : "no")")
         for n in d.notes { lines.append("note:         \(n)") }
         return lines.joined(separator: "\n")

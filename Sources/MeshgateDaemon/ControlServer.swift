@@ -51,7 +51,8 @@ public final class ControlServer: @unchecked Sendable {
             let envelope = try JSONDecoder().decode(ControlEnvelope<ControlRequest>.self, from: line)
             if envelope.version != ControlProtocol.version {
                 response = .failure(
-                    "control protocol version \(envelope.version) is not supported (this daemon speaks \(ControlProtocol.version))")
+                    "control protocol version \(envelope.version) is not supported (this daemon speaks \(ControlProtocol.version))"
+                )
             } else {
                 response = handler(envelope.body)
             }

@@ -1,10 +1,10 @@
 public import ControlProtocol
 import CryptoPrimitives
 import Dataplane
-import GatewayConfig
-import Netlink
 import Foundation
+import GatewayConfig
 import LinuxSystem
+import Netlink
 import NetworkTypes
 import Routing
 import WireGuard
@@ -42,7 +42,8 @@ extension Gateway {
             }
             return StatusReport(
                 node: config.node.name, version: Gateway.version,
-                uptimeSeconds: Double(now.duration(since: startedAt).components.seconds), overlayInterface: device.interfaceName,
+                uptimeSeconds: Double(now.duration(since: startedAt).components.seconds),
+                overlayInterface: device.interfaceName,
                 overlayAddress: config.overlay.address.description, listenPort: Int(device.listenPort),
                 mtu: config.overlay.mtuBytes, publicKey: publicKey.base64, advertised: advertisedNow.map(\.description),
                 forwarding: kernel.forwarding, mssClamp: kernel.mssClampInstalled, groups: groups,
@@ -55,7 +56,8 @@ extension Gateway {
         return lock.withLock {
             var reports: [RouteReport] = advertisedNow.map {
                 RouteReport(
-                    subnet: $0.description, via: config.node.name, group: config.ha?.group, advertisers: [config.node.name],
+                    subnet: $0.description, via: config.node.name, group: config.ha?.group,
+                    advertisers: [config.node.name],
                     installed: false, local: true, lastChangeSeconds: nil)
             }
             let own = Set(advertisedNow)
@@ -66,7 +68,8 @@ extension Gateway {
                         subnet: prefix.description, via: nextHops[prefix], group: advertisers.first?.group ?? nil,
                         advertisers: advertisers.map(\.gateway).sorted(), installed: kernel.installed.contains(prefix),
                         local: false,
-                        lastChangeSeconds: lastRouteChangeAt.map { Double(now.duration(since: $0).components.seconds) }))
+                        lastChangeSeconds: lastRouteChangeAt.map { Double(now.duration(since: $0).components.seconds) })
+                )
             }
             return reports.sorted { $0.subnet < $1.subnet }
         }
@@ -75,7 +78,13 @@ extension Gateway {
     func peerReports() -> [PeerReport] {
         let snapshot = device.snapshot()
         let (keys, stats) = lock.withLock {
-            (peerKeys, Dictionary(uniqueKeysWithValues: config.peers.map { ($0.name, probes.statistics(for: $0.name, now: Gateway.now())) }))
+            (
+                peerKeys,
+                Dictionary(
+                    uniqueKeysWithValues: config.peers.map {
+                        ($0.name, probes.statistics(for: $0.name, now: Gateway.now()))
+                    })
+            )
         }
         let wallNow = Date().timeIntervalSince1970
         return config.peers.filter { $0.name != config.node.name }.map { peer in

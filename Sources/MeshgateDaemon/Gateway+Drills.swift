@@ -4,10 +4,10 @@ import Foundation
 import GatewayConfig
 import Glibc
 import LinuxSystem
+import Logging
 import Netlink
 import NetworkTypes
 import Routing
-import Logging
 import WireGuard
 
 // MARK: - Drills: planned failover and route withdrawal, measured with probes
@@ -46,7 +46,8 @@ extension Gateway {
 
     func drillFailover(group: String, restore: Bool) -> ControlResponse {
         guard let ha = config.ha, ha.group == group else {
-            return .failure("this gateway (\(config.node.name)) is not a member of HA group \(group); run the drill on one")
+            return .failure(
+                "this gateway (\(config.node.name)) is not a member of HA group \(group); run the drill on one")
         }
         guard let from = lock.withLock({ election?.currentPrimary(now: Gateway.now())?.gateway }) else {
             return .failure("group \(group) has no primary right now; nothing to fail over")
@@ -120,7 +121,8 @@ extension Gateway {
             }
         }
         guard let peer = config.peer(named: member) else { return false }
-        let errno = probeSocket.send(Gateway.stepDownMagic, to: Endpoint(address: peer.overlayAddress, port: Gateway.probePort))
+        let errno = probeSocket.send(
+            Gateway.stepDownMagic, to: Endpoint(address: peer.overlayAddress, port: Gateway.probePort))
         return errno == 0
     }
 
@@ -208,12 +210,15 @@ final class ProbeRun: @unchecked Sendable {
         let config = gateway.config
         let snapshot = gateway.device.snapshot()
         let now = Int64(Date().timeIntervalSince1970)
-        let groupMembers = Set(gateway.lock.withLock { gateway.election?.members(now: Gateway.now()).map(\.name) ?? [] })
+        let groupMembers = Set(
+            gateway.lock.withLock { gateway.election?.members(now: Gateway.now()).map(\.name) ?? [] })
         let keys = gateway.lock.withLock { gateway.peerKeys }
         guard
             let remote = config.peers.first(where: { peer in
                 peer.name != config.node.name && !groupMembers.contains(peer.name)
-                    && snapshot.peers.contains { $0.publicKey == keys[peer.name] && now - $0.lastHandshakeSeconds < 180 }
+                    && snapshot.peers.contains {
+                        $0.publicKey == keys[peer.name] && now - $0.lastHandshakeSeconds < 180
+                    }
             })
         else { return nil }
         let subnets = sourceWithin.map { [$0] } ?? config.advertise

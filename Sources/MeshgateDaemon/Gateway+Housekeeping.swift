@@ -40,14 +40,17 @@ extension Gateway {
                 keyExpiryEnforced.insert(peer.name)
                 device.engine.withLock { $0.removePeer(publicKey: key) }
                 nextHops = nextHops.filter { $0.value != peer.name }
-                logger.error("key of peer \(peer.name) expired at \(expiry); no longer accepted (update key_expires and public_key, then reload)")
+                logger.error(
+                    "key of peer \(peer.name) expired at \(expiry); no longer accepted (update key_expires and public_key, then reload)"
+                )
                 audit.record("key_expired", ["peer": peer.name, "expired": expiry.text])
             } else if expiry.secondsSince1970 - wallNow < Int64(Gateway.keyExpiryWarning.components.seconds),
                 keyExpiryWarnedAt[peer.name].map({ now.duration(since: $0) >= .seconds(3600) }) ?? true
             {
                 keyExpiryWarnedAt[peer.name] = now
                 let days = Double(expiry.secondsSince1970 - wallNow) / 86400
-                logger.warning("key of peer \(peer.name) expires at \(expiry) (in \(String(format: "%.1f", days)) days)")
+                logger.warning(
+                    "key of peer \(peer.name) expires at \(expiry) (in \(String(format: "%.1f", days)) days)")
                 audit.record("key_expiring", ["peer": peer.name, "expires": expiry.text, "days_left": days])
             }
         }

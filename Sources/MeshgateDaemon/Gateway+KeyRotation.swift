@@ -38,14 +38,17 @@ extension Gateway {
             if replaced {
                 peerKeys[peer.name] = key
                 logger.notice(
-                    "\(peer.name) rotated its key: now \(key.base64) (update public_key of \(peer.name) in the shared peer list)")
+                    "\(peer.name) rotated its key: now \(key.base64) (update public_key of \(peer.name) in the shared peer list)"
+                )
                 audit.record("key_rotated", ["peer": peer.name, "public_key": key.base64])
             } else {
                 logger.warning("\(peer.name) announced key \(key.base64) but it could not be applied")
             }
         }
         if peerKeys[peer.name] == key {
-            overlaySocket.send(Gateway.keyRotationAckMagic + key.bytes, to: Endpoint(address: peer.overlayAddress, port: Gateway.controlPort))
+            overlaySocket.send(
+                Gateway.keyRotationAckMagic + key.bytes,
+                to: Endpoint(address: peer.overlayAddress, port: Gateway.controlPort))
         }
     }
 
@@ -64,10 +67,13 @@ extension Gateway {
         let wallNow = Int64(Date().timeIntervalSince1970)
         let live: Set<String> = lock.withLock {
             keyRotationAcks = []
-            return Set(config.peers.filter { peer in
-                peer.name != config.node.name
-                    && snapshot.peers.contains { $0.publicKey == peerKeys[peer.name] && wallNow - $0.lastHandshakeSeconds < 180 }
-            }.map(\.name))
+            return Set(
+                config.peers.filter { peer in
+                    peer.name != config.node.name
+                        && snapshot.peers.contains {
+                            $0.publicKey == peerKeys[peer.name] && wallNow - $0.lastHandshakeSeconds < 180
+                        }
+                }.map(\.name))
         }
         let announcement = Gateway.keyRotationMagic + newPublic.bytes
         let deadline = started + .seconds(2)
@@ -78,7 +84,8 @@ extension Gateway {
             if Gateway.now().duration(since: lastSend) >= .milliseconds(100) {
                 lastSend = Gateway.now()
                 for peer in config.peers where peer.name != config.node.name && !acked.contains(peer.name) {
-                    overlaySocket.send(announcement, to: Endpoint(address: peer.overlayAddress, port: Gateway.controlPort))
+                    overlaySocket.send(
+                        announcement, to: Endpoint(address: peer.overlayAddress, port: Gateway.controlPort))
                 }
             }
             Thread.sleep(forTimeInterval: 0.005)
@@ -88,7 +95,8 @@ extension Gateway {
         if !missing.isEmpty {
             probe?.stop()
             return .failure(
-                "key not rotated: \(missing.joined(separator: ", ")) did not acknowledge the new key within 2 s (nothing changed here; peers that did acknowledge now expect \(newPublic.base64) and will reject handshakes under the old key until they hear it again)")
+                "key not rotated: \(missing.joined(separator: ", ")) did not acknowledge the new key within 2 s (nothing changed here; peers that did acknowledge now expect \(newPublic.base64) and will reject handshakes under the old key until they hear it again)"
+            )
         }
         // Persist first: a crash after switching must not bring the old key back.
         do {
@@ -106,10 +114,18 @@ extension Gateway {
             engine.initiateHandshakes(now: moment)
         }
         lock.withLock { publicKey = newPublic }
-        audit.record("key_rotated", ["peer": config.node.name, "public_key": newPublic.base64, "acknowledged_by": acked.sorted().joined(separator: ",")])
+        audit.record(
+            "key_rotated",
+            [
+                "peer": config.node.name, "public_key": newPublic.base64,
+                "acknowledged_by": acked.sorted().joined(separator: ","),
+            ])
         logger.notice("private key rotated; new public key \(newPublic.base64) (update the shared peer list)")
         guard let probe else {
-            return ControlResponse(message: "key rotated; new public key \(newPublic.base64); peers acknowledged: \(acked.sorted().joined(separator: ", "))")
+            return ControlResponse(
+                message:
+                    "key rotated; new public key \(newPublic.base64); peers acknowledged: \(acked.sorted().joined(separator: ", "))"
+            )
         }
         // Converged: every live peer completed a handshake under the new key.
         let convergeDeadline = Gateway.now() + .seconds(5)
@@ -130,7 +146,8 @@ extension Gateway {
         let result = probe.stop()
         return ControlResponse(
             drill: DrillReport(
-                kind: "key-rotation", convergenceMilliseconds: Double(converged.duration(since: started).nanosecondsValue) / 1e6,
+                kind: "key-rotation",
+                convergenceMilliseconds: Double(converged.duration(since: started).nanosecondsValue) / 1e6,
                 probesSent: result.sent, probesLost: result.lost, longestGapMilliseconds: result.longestGapMilliseconds,
                 restored: true,
                 notes: [

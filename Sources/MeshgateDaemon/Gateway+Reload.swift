@@ -71,7 +71,8 @@ extension Gateway {
                 if previous?.overlayAddress != peer.overlayAddress || previous == nil {
                     engine.removeAllowedIPs(for: handle)
                     engine.addAllowedIP(
-                        IPPrefix(address: peer.overlayAddress, length: peer.overlayAddress.isV4 ? 32 : 128)!, for: handle)
+                        IPPrefix(address: peer.overlayAddress, length: peer.overlayAddress.isV4 ? 32 : 128)!,
+                        for: handle)
                 }
             }
         }

@@ -238,9 +238,10 @@ public final class Gateway: @unchecked Sendable {
     }
 
     var peerOverlayPrefixes: Set<IPPrefix> {
-        Set(config.peers.filter { $0.name != config.node.name }.map {
-            IPPrefix(address: $0.overlayAddress, length: $0.overlayAddress.isV4 ? 32 : 128)!
-        })
+        Set(
+            config.peers.filter { $0.name != config.node.name }.map {
+                IPPrefix(address: $0.overlayAddress, length: $0.overlayAddress.isV4 ? 32 : 128)!
+            })
     }
 
     // MARK: - The loop
@@ -350,7 +351,8 @@ public final class Gateway: @unchecked Sendable {
             "primary_changed",
             [
                 "group": ha.group, "role": change.to.description, "term": Int(change.term),
-                "primary": change.to == .primary ? config.node.name : (election?.currentPrimary(now: now)?.gateway ?? ""),
+                "primary": change.to == .primary
+                    ? config.node.name : (election?.currentPrimary(now: now)?.gateway ?? ""),
                 "reason": change.reason.description,
             ])
         if change.to == .primary {
@@ -437,7 +439,9 @@ public final class Gateway: @unchecked Sendable {
         if let ha = config.ha, let election {
             let primary = election.currentPrimary(now: now)
             groups.append(
-                .init(group: ha.group, priority: ha.priority, primary: primary?.gateway, term: primary?.term ?? election.term))
+                .init(
+                    group: ha.group, priority: ha.priority, primary: primary?.gateway,
+                    term: primary?.term ?? election.term))
         }
         let routes = advertisedNow.map { Advertisement.Route(prefix: $0, group: config.ha?.group) }
         broadcast(

@@ -45,7 +45,8 @@ final class KernelState {
         overlayIndex = link.index
         try netlink.setMTU(index: link.index, mtu: mtu)
         let length = address.isV4 ? 32 : 128
-        try netlink.addAddress(InterfaceAddress(interfaceIndex: link.index, address: address, prefixLength: length), replace: true)
+        try netlink.addAddress(
+            InterfaceAddress(interfaceIndex: link.index, address: address, prefixLength: length), replace: true)
         try netlink.setLinkUp(index: link.index, up: true)
         for peer in peerAddresses {
             let prefix = IPPrefix(address: peer, length: peer.isV4 ? 32 : 128)!
@@ -118,7 +119,8 @@ final class KernelState {
         virtualIP = address
         if announce, case .v4(let v4) = prefix.address {
             do {
-                try GratuitousARP.announce(address: v4, interfaceIndex: link.index, hardwareAddress: link.hardwareAddress)
+                try GratuitousARP.announce(
+                    address: v4, interfaceIndex: link.index, hardwareAddress: link.hardwareAddress)
             } catch {
                 logger.warning("gratuitous ARP for \(v4) failed: \(error)")
             }
@@ -129,7 +131,8 @@ final class KernelState {
     func releaseVirtualIP(_ prefix: IPPrefix, on interface: String) {
         guard let link = try? netlink.link(named: interface) else { return }
         let address = InterfaceAddress(interfaceIndex: link.index, address: prefix.address, prefixLength: prefix.length)
-        let present = (try? netlink.addresses(family: prefix.address.isV4 ? .v4 : .v6, interfaceIndex: link.index))?
+        let present =
+            (try? netlink.addresses(family: prefix.address.isV4 ? .v4 : .v6, interfaceIndex: link.index))?
             .contains { $0.address == prefix.address } ?? false
         if present { try? netlink.deleteAddress(address) }
         virtualIP = nil

@@ -95,7 +95,9 @@ final class OverlayProbes {
         let rtts = settled.compactMap { $0.rtt.map { Double($0.nanosecondsValue) / 1e6 } }.sorted()
         let loss = Double(settled.count - rtts.count) / Double(settled.count)
         guard !rtts.isEmpty else { return (.nan, .nan, .nan, loss) }
-        func percentile(_ p: Double) -> Double { rtts[min(rtts.count - 1, Int((p * Double(rtts.count - 1)).rounded()))] }
+        func percentile(_ p: Double) -> Double {
+            rtts[min(rtts.count - 1, Int((p * Double(rtts.count - 1)).rounded()))]
+        }
         return (percentile(0.5), percentile(0.95), percentile(0.99), loss)
     }
 }

@@ -80,8 +80,9 @@ private func virtioHeader(gsoType: UInt8, gsoSize: Int, checksumStart: Int, head
 
 @Suite("TUN offloads: TCP segmentation and coalescing")
 struct TCPOffloadTests {
-    @Test("splits a TSO super-packet into segments with valid checksums, contiguous sequence numbers and the payload intact",
-          arguments: [false, true])
+    @Test(
+        "splits a TSO super-packet into segments with valid checksums, contiguous sequence numbers and the payload intact",
+        arguments: [false, true])
     func splitsSuperPacket(isIPv6: Bool) throws {
         let payload = (0..<10_000).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }
         var packet = tcpPacket(isIPv6: isIPv6, sequence: 1_000_000, payload: payload, flags: 0x18 | 0x80)
@@ -103,7 +104,7 @@ struct TCPOffloadTests {
         for i in 0..<count {
             let segment = Array(slots[i][0..<lengths[i]])
             #expect(checksumsValid(segment), "segment \(i) has a bad checksum")
-                var seq: UInt32 = 0
+            var seq: UInt32 = 0
             for k in 4..<8 { seq = seq << 8 | UInt32(segment[ipLength + k]) }
             #expect(seq == 1_000_000 + UInt32(i * 1208))
             let flags = segment[ipLength + 13]
@@ -149,8 +150,9 @@ struct TCPOffloadTests {
         }
     }
 
-    @Test("coalesces contiguous segments of one flow into one GSO write that splits back into the originals",
-          arguments: [false, true])
+    @Test(
+        "coalesces contiguous segments of one flow into one GSO write that splits back into the originals",
+        arguments: [false, true])
     func coalescesAndSplitsBack(isIPv6: Bool) throws {
         var segments = [[UInt8]]()
         for i in 0..<5 {
@@ -159,7 +161,8 @@ struct TCPOffloadTests {
             for k in 0..<size { payload[k] = UInt8(truncatingIfNeeded: k + i) }
             let flags: UInt8 = i == 4 ? 0x18 : 0x10
             let sequence = UInt32(5000 + i * 1000)
-            segments.append(tcpPacket(isIPv6: isIPv6, sequence: sequence, payload: payload, flags: flags, id: UInt16(100 + i)))
+            segments.append(
+                tcpPacket(isIPv6: isIPv6, sequence: sequence, payload: payload, flags: flags, id: UInt16(100 + i)))
         }
         let coalescer = TCPCoalescer()
         var writes = [[UInt8]]()

@@ -139,16 +139,22 @@ struct OperationsLabTests {
         #expect(await sink.waitForOutput(containing: "listening", timeout: .seconds(10)), "\(sink.result)")
         try await lab.run(
             in: lab.hostNamespace(.nyc1),
-            [LabEnvironment.python, "-u", "-c", LabScripts.tcpSource, LabRegion.fsn1.hostAddress, "\(port)", "\(byteCount)", "3"],
+            [
+                LabEnvironment.python, "-u", "-c", LabScripts.tcpSource, LabRegion.fsn1.hostAddress, "\(port)",
+                "\(byteCount)", "3",
+            ],
             timeout: .seconds(60))
         #expect(await sink.waitForExit(timeout: .seconds(10)) == .exited(0), "\(sink.result)")
-        #expect(sink.standardOutput.contains("\(byteCount) "), "the sink did not receive \(byteCount) bytes: \(sink.result)")
+        #expect(
+            sink.standardOutput.contains("\(byteCount) "), "the sink did not receive \(byteCount) bytes: \(sink.result)"
+        )
         let grown = try await prometheus.waitUntil(receive, timeout: .seconds(10)) {
             ($0.first?.value ?? 0) - before >= Double(byteCount)
         }
         let growth = (grown.last.first?.value ?? before) - before
         Self.report(
-            "\(byteCount) bytes host-nyc1 → host-fsn1: \(receive) grew by \(Int(growth)) (x\(String(format: "%.3f", growth / Double(byteCount)))), seen after \(grown.elapsed)")
+            "\(byteCount) bytes host-nyc1 → host-fsn1: \(receive) grew by \(Int(growth)) (x\(String(format: "%.3f", growth / Double(byteCount)))), seen after \(grown.elapsed)"
+        )
         #expect(grown.met, "\(receive) grew by only \(growth) after \(byteCount) bytes crossed the tunnel")
         // Tunnel overhead is a few percent; more than a quarter on top would be counting something else.
         #expect(growth <= Double(byteCount) * 1.25, "\(receive) grew by \(growth) for \(byteCount) bytes")
@@ -178,8 +184,13 @@ struct OperationsLabTests {
         Self.report(
             "SIGKILL of gw-nyc1-a: gw-nyc1-b counted the failover after \(promotedAfter), duration observed "
                 + String(format: "%.3f s", failoverSeconds))
-        #expect(promoted != nil, "gw-nyc1-b after the SIGKILL of gw-nyc1-a:\n\(standbyAfter.samples.filter { $0.name.contains("failover") || $0.name.contains("ha_role") })")
-        #expect(standbyAfter.value("meshgate_failovers_total", ["group": "nyc1"]) == failoversBefore + 1, "exactly one failover")
+        #expect(
+            promoted != nil,
+            "gw-nyc1-b after the SIGKILL of gw-nyc1-a:\n\(standbyAfter.samples.filter { $0.name.contains("failover") || $0.name.contains("ha_role") })"
+        )
+        #expect(
+            standbyAfter.value("meshgate_failovers_total", ["group": "nyc1"]) == failoversBefore + 1,
+            "exactly one failover")
         #expect(failoverSeconds > 0 && failoverSeconds < 2, "failover duration observed: \(failoverSeconds) s")
 
         // On gw-fsn1-a, through Prometheus: the route's primary moved.
@@ -203,13 +214,15 @@ struct OperationsLabTests {
         }
         Self.report(
             "\(killedAt.duration(to: clock.now)) after the SIGKILL: probe loss to gw-nyc1-a \(lossy.last.first?.value ?? .nan), "
-                + "meshgate_peer_up{peer=\"gw-nyc1-a\"} = \(down.last.first?.value.description ?? "absent") after \(down.elapsed)")
+                + "meshgate_peer_up{peer=\"gw-nyc1-a\"} = \(down.last.first?.value.description ?? "absent") after \(down.elapsed)"
+        )
         #expect(down.met, "meshgate_peer_up{peer=\"gw-nyc1-a\"} after the SIGKILL: \(down.last)")
     }
 
     // MARK: - 2. Live reload
 
-    @Test("reload with traffic running adds a subnet: gw-fsn1-a routes it via gw-nyc1-a (kernel proto 88), nothing lost")
+    @Test(
+        "reload with traffic running adds a subnet: gw-fsn1-a routes it via gw-nyc1-a (kernel proto 88), nothing lost")
     func reloadAddsAndRemovesSubnet() async throws {
         let lab = try self.lab
         try await lab.makePrimary(.nyc1a)
@@ -237,12 +250,14 @@ struct OperationsLabTests {
         let deleted = monitor.standardOutput.split(separator: "\n").filter { $0.hasPrefix("Deleted") }
         #expect(
             deleted.isEmpty,
-            "a reload that only adds an advertised subnet deleted (and re-added) installed routes on gw-nyc1-a:\n\(monitor.standardOutput)")
+            "a reload that only adds an advertised subnet deleted (and re-added) installed routes on gw-nyc1-a:\n\(monitor.standardOutput)"
+        )
 
         let learned = await pollUntil(timeout: .seconds(3)) { () -> MeshRoute? in
             try? await lab.routes(.fsn1a).first { $0.subnet == Self.addedSubnet && $0.installed }
         }
-        #expect(learned?.via == "gw-nyc1-a", "gw-fsn1-a's route for \(Self.addedSubnet): \(String(describing: learned))")
+        #expect(
+            learned?.via == "gw-nyc1-a", "gw-fsn1-a's route for \(Self.addedSubnet): \(String(describing: learned))")
         #expect(learned?.advertisers == ["gw-nyc1-a"], "\(String(describing: learned))")
         let kernel = try await lab.kernelRoutes(.fsn1a).filter { $0.dst == Self.addedSubnet }
         #expect(kernel.count == 1, "gw-fsn1-a kernel routes for \(Self.addedSubnet): \(kernel)")
@@ -251,7 +266,9 @@ struct OperationsLabTests {
         #expect(try await lab.status(.nyc1a).advertised == [LabRegion.nyc1.subnet, Self.addedSubnet])
 
         let reloaded = await lab.waitForAudit(.nyc1a, skipping: auditBefore) { $0.event == "config_reloaded" }
-        #expect(reloaded?["diff"]?.contains("advertise added: \(Self.addedSubnet)") == true, "\(String(describing: reloaded))")
+        #expect(
+            reloaded?["diff"]?.contains("advertise added: \(Self.addedSubnet)") == true,
+            "\(String(describing: reloaded))")
         let advertised = await lab.waitForAudit(.fsn1a, skipping: fsn1AuditBefore) {
             $0.event == "route_advertised" && $0["subnet"] == Self.addedSubnet
         }
@@ -269,7 +286,9 @@ struct OperationsLabTests {
             return try await lab.reloadConfig(.nyc1a)
         }
         Self.report("reload removing \(Self.addedSubnet): \(restore.standardOutput.trimmed); \(restoreTraffic)")
-        #expect(restore.succeeded && restore.standardOutput.contains("advertise removed: \(Self.addedSubnet)"), "\(restore)")
+        #expect(
+            restore.succeeded && restore.standardOutput.contains("advertise removed: \(Self.addedSubnet)"), "\(restore)"
+        )
         #expect(restoreTraffic.lostSequences.isEmpty, "\(restoreTraffic)\(Self.flapHint)")
         #expect(restoreTraffic.outage.longestGapMilliseconds < Self.noOutageBound, "\(restoreTraffic)")
         let gone = await pollUntil(timeout: .seconds(3)) { () -> Bool? in
@@ -283,7 +302,9 @@ struct OperationsLabTests {
         // does not exist, and one at 0 would fire MeshgateRouteWithoutPrimary for a subnet that is gone.
         var series: [MetricSample] = []
         let metricGone = await pollUntil(timeout: .seconds(3), interval: .milliseconds(250)) { () -> Bool? in
-            series = (try? await lab.scrapeMetrics(.fsn1a).samples("meshgate_route_primary", ["subnet": Self.addedSubnet])) ?? []
+            series =
+                (try? await lab.scrapeMetrics(.fsn1a).samples("meshgate_route_primary", ["subnet": Self.addedSubnet]))
+                ?? []
             return series.isEmpty ? true : nil
         }
         #expect(
@@ -296,7 +317,8 @@ struct OperationsLabTests {
         let lab = try self.lab
         try await lab.restoreBaseline()
         let original = try lab.readConfig(.nyc1a)
-        let invalid = try ConfigEdit.replacing("  mtu: 1280\n", with: "  mtu: 1280\n  bogus_option: true\n", in: original)
+        let invalid = try ConfigEdit.replacing(
+            "  mtu: 1280\n", with: "  mtu: 1280\n  bogus_option: true\n", in: original)
         let statusBefore = try await lab.status(.nyc1a)
         let remoteBefore = try await lab.routes(.fsn1a).map { "\($0.subnet) via \($0.via ?? "-")" }
         let kernelBefore = Set(try await lab.meshgateRoutes(.nyc1a))
@@ -317,15 +339,19 @@ struct OperationsLabTests {
         let rejectedCount = lab.auditLog(.nyc1a).events.count
         #expect(kill(pid, SIGHUP) == 0)
         let hupRejected = await lab.waitForAudit(.nyc1a, skipping: rejectedCount) { $0.event == "config_rejected" }
-        #expect(hupRejected?["reason"]?.contains("overlay.bogus_option") == true, "SIGHUP: \(String(describing: hupRejected))\n\(lab.logTail(.nyc1a))")
+        #expect(
+            hupRejected?["reason"]?.contains("overlay.bogus_option") == true,
+            "SIGHUP: \(String(describing: hupRejected))\n\(lab.logTail(.nyc1a))")
         try await Task.sleep(for: .milliseconds(500))
-        #expect(lab.isRunning(.nyc1a) && lab.daemonPID(.nyc1a) == pid, "meshgated died on SIGHUP:\n\(lab.logTail(.nyc1a))")
+        #expect(
+            lab.isRunning(.nyc1a) && lab.daemonPID(.nyc1a) == pid, "meshgated died on SIGHUP:\n\(lab.logTail(.nyc1a))")
         try await expectUnchanged(lab, statusBefore, remoteBefore, kernelBefore, "after the refused SIGHUP")
 
         // SIGHUP with a valid change applies it (priority), and again to put it back.
         for (from, to) in [("priority: 200", "priority: 150"), ("priority: 150", "priority: 200")] {
             let count = lab.auditLog(.nyc1a).events.count
-            let text = try ConfigEdit.replacing(from, with: to, in: from == "priority: 200" ? original : lab.readConfig(.nyc1a))
+            let text = try ConfigEdit.replacing(
+                from, with: to, in: from == "priority: 200" ? original : lab.readConfig(.nyc1a))
             try lab.writeConfig(.nyc1a, text)
             #expect(kill(pid, SIGHUP) == 0)
             let applied = await lab.waitForAudit(.nyc1a, skipping: count) {
@@ -375,7 +401,9 @@ struct OperationsLabTests {
         #expect(try await lab.peerStatuses(.nyc1a).map(\.name).sorted() == ["gw-fsn1-a", "gw-nyc1-b"])
         let overlayRoutes = try await lab.meshgateRoutes(.nyc1a).map(\.dst)
         let removedOverlay = LabGateway.fsn1b.overlayAddress
-        #expect(!overlayRoutes.contains(removedOverlay) && !overlayRoutes.contains(removedOverlay + "/32"), "\(overlayRoutes)")
+        #expect(
+            !overlayRoutes.contains(removedOverlay) && !overlayRoutes.contains(removedOverlay + "/32"),
+            "\(overlayRoutes)")
         let remote = try await lab.routes(.nyc1a).first { $0.subnet == LabRegion.fsn1.subnet }
         #expect(remote?.advertisers == ["gw-fsn1-a"] && remote?.via == "gw-fsn1-a", "\(String(describing: remote))")
         let reloaded = await lab.waitForAudit(.nyc1a, skipping: auditBefore) { $0.event == "config_reloaded" }
@@ -383,12 +411,15 @@ struct OperationsLabTests {
         // The removed peer's series leave /metrics (the registry has removePeer(name:) for this).
         var leftover: [MetricSample] = []
         let metricsGone = await pollUntil(timeout: .seconds(3), interval: .milliseconds(250)) { () -> Bool? in
-            leftover = ((try? await lab.scrapeMetrics(.nyc1a).samples) ?? []).filter { $0.labels["peer"] == "gw-fsn1-b" }
+            leftover = ((try? await lab.scrapeMetrics(.nyc1a).samples) ?? []).filter {
+                $0.labels["peer"] == "gw-fsn1-b"
+            }
             return leftover.isEmpty ? true : nil
         }
         #expect(
             metricsGone == true,
-            "gw-nyc1-a still exports gw-fsn1-b 3 s after the reload removed it: \(leftover.filter { !$0.name.hasSuffix("_bucket") })")
+            "gw-nyc1-a still exports gw-fsn1-b 3 s after the reload removed it: \(leftover.filter { !$0.name.hasSuffix("_bucket") })"
+        )
 
         // Re-added: the tunnel, its route and its metrics come back.
         let count = lab.auditLog(.nyc1a).events.count
@@ -400,15 +431,19 @@ struct OperationsLabTests {
         let back = await pollUntil(timeout: .seconds(10)) { () -> PeerStatus? in
             guard let peer = try? await lab.peerStatuses(.nyc1a).first(where: { $0.name == "gw-fsn1-b" }), peer.up,
                 (try? await lab.wireGuardPeers(.nyc1a))?.contains(removedKey) == true,
-                (try? await lab.meshgateRoutes(.nyc1a))?.contains(where: { $0.dst == LabGateway.fsn1b.overlayAddress }) == true,
+                (try? await lab.meshgateRoutes(.nyc1a))?.contains(where: { $0.dst == LabGateway.fsn1b.overlayAddress })
+                    == true,
                 (try? await lab.routes(.nyc1a))?.first(where: { $0.subnet == LabRegion.fsn1.subnet })?.advertisers
                     .contains("gw-fsn1-b") == true
             else { return nil }
             return peer
         }
-        Self.report("gw-fsn1-b re-added on gw-nyc1-a: up with route and advertisement after \(started.duration(to: clock.now))")
+        Self.report(
+            "gw-fsn1-b re-added on gw-nyc1-a: up with route and advertisement after \(started.duration(to: clock.now))")
         #expect(back != nil, "gw-fsn1-b did not come back on gw-nyc1-a:\n\(lab.logTail(.nyc1a))")
-        let joined = await lab.waitForAudit(.nyc1a, skipping: count) { $0.event == "peer_joined" && $0["peer"] == "gw-fsn1-b" }
+        let joined = await lab.waitForAudit(.nyc1a, skipping: count) {
+            $0.event == "peer_joined" && $0["peer"] == "gw-fsn1-b"
+        }
         #expect(joined != nil, "no peer_joined for the re-added gw-fsn1-b")
         let up = await pollUntil(timeout: .seconds(3)) { () -> Double? in
             let value = try? await lab.scrapeMetrics(.nyc1a).value("meshgate_peer_up", ["peer": "gw-fsn1-b"])
@@ -420,14 +455,17 @@ struct OperationsLabTests {
 
     // MARK: - 3. Key rotation
 
-    @Test("rotate-key on the nyc1 primary with traffic running: nothing lost, key file and peers agree; drill reports no loss")
+    @Test(
+        "rotate-key on the nyc1 primary with traffic running: nothing lost, key file and peers agree; drill reports no loss"
+    )
     func keyRotation() async throws {
         let lab = try self.lab
         try await lab.makePrimary(.nyc1a)
         let keyFile = "\(lab.directory(.nyc1a))/private.key"
         let originalPublic = try await lab.status(.nyc1a).publicKey
         let oldPrivate = try String(contentsOfFile: keyFile, encoding: .utf8)
-        let auditBefore = Dictionary(uniqueKeysWithValues: LabGateway.allCases.map { ($0, lab.auditLog($0).events.count) })
+        let auditBefore = Dictionary(
+            uniqueKeysWithValues: LabGateway.allCases.map { ($0, lab.auditLog($0).events.count) })
 
         let (rotation, traffic) = try await lab.measureTraffic { try await lab.meshgateCommand(.nyc1a, ["rotate-key"]) }
         Self.report("rotate-key on gw-nyc1-a: \(rotation.standardOutput.trimmed); \(traffic)")
@@ -435,13 +473,16 @@ struct OperationsLabTests {
         #expect(traffic.lostSequences.isEmpty, "\(traffic)")
         #expect(traffic.outage.longestGapMilliseconds < Self.noOutageBound, "\(traffic)")
 
-        let newPublic = try await expectKeyAgreed(lab, keyFile: keyFile, previousPrivate: oldPrivate, previousPublic: originalPublic)
+        let newPublic = try await expectKeyAgreed(
+            lab, keyFile: keyFile, previousPrivate: oldPrivate, previousPublic: originalPublic)
         #expect(rotation.standardOutput.contains(newPublic), "\(rotation)")
         let own = await lab.waitForAudit(.nyc1a, skipping: auditBefore[.nyc1a]!) { $0.event == "key_rotated" }
         #expect(own?["peer"] == "gw-nyc1-a" && own?["public_key"] == newPublic, "\(String(describing: own))")
         for gateway in LabGateway.allCases where gateway != .nyc1a {
             let seen = await lab.waitForAudit(gateway, skipping: auditBefore[gateway]!) { $0.event == "key_rotated" }
-            #expect(seen?["peer"] == "gw-nyc1-a" && seen?["public_key"] == newPublic, "\(gateway): \(String(describing: seen))")
+            #expect(
+                seen?["peer"] == "gw-nyc1-a" && seen?["public_key"] == newPublic,
+                "\(gateway): \(String(describing: seen))")
         }
 
         // The drill: rotate again while the daemon probes. Its convergence test compares whole seconds, so
@@ -500,10 +541,12 @@ struct OperationsLabTests {
             let after = try await lab.latestHandshakes(gateway)[drilledPublic] ?? 0
             Self.report(
                 "\(gateway)'s tunnel to gw-nyc1-a after the peer-list reload: "
-                    + (after > handshakesBefore[gateway]! ? "session dropped and re-established with a new handshake" : "kept"))
+                    + (after > handshakesBefore[gateway]!
+                        ? "session dropped and re-established with a new handshake" : "kept"))
             #expect(
                 after == handshakesBefore[gateway],
-                "reloading \(gateway) with the key gw-nyc1-a already announced replaced the peer: its session was dropped and a new handshake made (latest handshake \(handshakesBefore[gateway]!) → \(after))")
+                "reloading \(gateway) with the key gw-nyc1-a already announced replaced the peer: its session was dropped and a new handshake made (latest handshake \(handshakesBefore[gateway]!) → \(after))"
+            )
         }
         for gateway in LabGateway.allCases where gateway != .nyc1a {
             #expect(try await lab.peerStatuses(gateway).first { $0.name == "gw-nyc1-a" }?.publicKey == drilledPublic)
@@ -519,7 +562,9 @@ struct OperationsLabTests {
         let newPrivate = try String(contentsOfFile: keyFile, encoding: .utf8)
         #expect(newPrivate != previousPrivate, "the key file did not change")
         var info = stat()
-        #expect(stat(keyFile, &info) == 0 && info.st_mode & 0o777 == 0o600, "key file mode \(String(info.st_mode & 0o777, radix: 8))")
+        #expect(
+            stat(keyFile, &info) == 0 && info.st_mode & 0o777 == 0o600,
+            "key file mode \(String(info.st_mode & 0o777, radix: 8))")
         let derived = try await Command.run(["wg", "pubkey"], input: newPrivate).standardOutput.trimmed
         #expect(derived != previousPublic && derived.count == 44, "wg pubkey of the new key file: \(derived)")
         #expect(try await lab.status(.nyc1a).publicKey == derived)
@@ -535,7 +580,9 @@ struct OperationsLabTests {
 
     // MARK: - 5. Key expiry
 
-    @Test("key_expires in the past (by reload) drops the peer from WireGuard within 2 s with key_expired; within 7 days warns")
+    @Test(
+        "key_expires in the past (by reload) drops the peer from WireGuard within 2 s with key_expired; within 7 days warns"
+    )
     func keyExpiry() async throws {
         let lab = try self.lab
         try await lab.restoreBaseline()
@@ -545,7 +592,8 @@ struct OperationsLabTests {
         let pastSeconds = 1_577_836_800.0
         var auditCount = lab.auditLog(.nyc1a).events.count
 
-        try lab.writeConfig(.nyc1a, try ConfigEdit.addingPeerSetting("key_expires: \(past)", toPeer: "gw-fsn1-b", in: original))
+        try lab.writeConfig(
+            .nyc1a, try ConfigEdit.addingPeerSetting("key_expires: \(past)", toPeer: "gw-fsn1-b", in: original))
         let expire = try await lab.reloadConfig(.nyc1a)
         let clock = ContinuousClock()
         let reloadedAt = clock.now
@@ -559,13 +607,19 @@ struct OperationsLabTests {
         }
         let auditedAfter = reloadedAt.duration(to: clock.now)
         Self.report(
-            "key_expires \(past) for gw-fsn1-b on gw-nyc1-a: out of `wg show peers` after \(dropped.map { "\($0)" } ?? "never"); key_expired audited by \(auditedAfter)")
+            "key_expires \(past) for gw-fsn1-b on gw-nyc1-a: out of `wg show peers` after \(dropped.map { "\($0)" } ?? "never"); key_expired audited by \(auditedAfter)"
+        )
         let drop = try #require(dropped, "gw-fsn1-b is still a WireGuard peer of gw-nyc1-a 4 s after its key expired")
         #expect(drop < .seconds(2), "dropped only after \(drop)")
         #expect(expired?["expired"] == past, "\(String(describing: expired))")
-        #expect(lab.humanLog(.nyc1a).contains { $0.contains("key of peer gw-fsn1-b expired") }, "no log line for the expiry")
-        let expiryMetric = try await lab.scrapeMetrics(.nyc1a).value("meshgate_peer_key_expiry_timestamp_seconds", ["peer": "gw-fsn1-b"])
-        #expect(expiryMetric == pastSeconds && (expiryMetric ?? .infinity) < Date().timeIntervalSince1970, "\(String(describing: expiryMetric))")
+        #expect(
+            lab.humanLog(.nyc1a).contains { $0.contains("key of peer gw-fsn1-b expired") }, "no log line for the expiry"
+        )
+        let expiryMetric = try await lab.scrapeMetrics(.nyc1a).value(
+            "meshgate_peer_key_expiry_timestamp_seconds", ["peer": "gw-fsn1-b"])
+        #expect(
+            expiryMetric == pastSeconds && (expiryMetric ?? .infinity) < Date().timeIntervalSince1970,
+            "\(String(describing: expiryMetric))")
         let down = await pollUntil(timeout: .seconds(3)) { () -> Double? in
             let value = try? await lab.scrapeMetrics(.nyc1a).value("meshgate_peer_up", ["peer": "gw-fsn1-b"])
             return value == 0 ? value : nil
@@ -578,7 +632,8 @@ struct OperationsLabTests {
         formatter.formatOptions = [.withInternetDateTime]
         let soon = formatter.string(from: soonDate)
         auditCount = lab.auditLog(.nyc1a).events.count
-        try lab.writeConfig(.nyc1a, try ConfigEdit.addingPeerSetting("key_expires: \(soon)", toPeer: "gw-fsn1-b", in: original))
+        try lab.writeConfig(
+            .nyc1a, try ConfigEdit.addingPeerSetting("key_expires: \(soon)", toPeer: "gw-fsn1-b", in: original))
         let warn = try await lab.reloadConfig(.nyc1a)
         #expect(warn.succeeded, "\(warn)")
         let expiring = await lab.waitForAudit(.nyc1a, skipping: auditCount) {
@@ -589,8 +644,11 @@ struct OperationsLabTests {
         let daysLeft = Double(expiring?["days_left"] ?? "")
         #expect(daysLeft.map { $0 > 2.9 && $0 <= 3 } == true, "\(String(describing: expiring))")
         #expect(try await lab.wireGuardPeers(.nyc1a).contains(key), "a key that has not expired is accepted again")
-        let soonMetric = try await lab.scrapeMetrics(.nyc1a).value("meshgate_peer_key_expiry_timestamp_seconds", ["peer": "gw-fsn1-b"])
-        #expect(soonMetric.map { abs($0 - soonDate.timeIntervalSince1970.rounded(.down)) < 1 } == true, "\(String(describing: soonMetric))")
+        let soonMetric = try await lab.scrapeMetrics(.nyc1a).value(
+            "meshgate_peer_key_expiry_timestamp_seconds", ["peer": "gw-fsn1-b"])
+        #expect(
+            soonMetric.map { abs($0 - soonDate.timeIntervalSince1970.rounded(.down)) < 1 } == true,
+            "\(String(describing: soonMetric))")
 
         // Restored: no expiry, the tunnel and the metrics are as before.
         try lab.writeConfig(.nyc1a, original)
@@ -620,7 +678,8 @@ struct OperationsLabTests {
         for gateway in LabGateway.allCases {
             let reading = lab.auditLog(gateway)
             #expect(reading.malformed.isEmpty, "\(gateway): \(reading.malformed.prefix(5))")
-            #expect(reading.torn.isEmpty, "\(gateway) audit records not at the start of a line: \(reading.torn.prefix(5))")
+            #expect(
+                reading.torn.isEmpty, "\(gateway) audit records not at the start of a line: \(reading.torn.prefix(5))")
             #expect(!reading.events.isEmpty, "\(gateway) logged no audit line")
             for event in reading.events {
                 #expect(event.node == gateway.name, "\(event)")
@@ -631,13 +690,16 @@ struct OperationsLabTests {
         }
         var counts: [String: Int] = [:]
         for event in events { counts[event.event, default: 0] += 1 }
-        Self.report("audit events of the run: \(counts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))")
+        Self.report(
+            "audit events of the run: \(counts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))"
+        )
 
         for name in [
             "peer_joined", "route_advertised", "primary_changed", "config_reloaded", "config_rejected", "key_rotated",
             "key_expired", "key_expiring",
         ] {
-            #expect(counts[name, default: 0] > 0, "no \(name) audit line (run the whole suite: earlier tests cause them)")
+            #expect(
+                counts[name, default: 0] > 0, "no \(name) audit line (run the whole suite: earlier tests cause them)")
         }
         for event in events where event.event == "primary_changed" {
             #expect(!(event["reason"] ?? "").isEmpty, "primary_changed without a reason: \(event)")

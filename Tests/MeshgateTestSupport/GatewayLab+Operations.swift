@@ -212,7 +212,8 @@ public final class PrometheusServer: Sendable {
                 "prometheus", "--config.file=\(directory)/prometheus.yml", "--storage.tsdb.path=\(directory)/data",
                 "--web.listen-address=127.0.0.1:\(port)", "--web.enable-lifecycle", "--log.level=warn",
             ])
-        let server = PrometheusServer(lab: lab, namespace: namespace, port: port, directory: directory, process: process)
+        let server = PrometheusServer(
+            lab: lab, namespace: namespace, port: port, directory: directory, process: process)
         let deadline = ContinuousClock.now + .seconds(30)
         while ContinuousClock.now < deadline {
             guard process.isRunning else {
@@ -220,7 +221,10 @@ public final class PrometheusServer: Sendable {
             }
             let ready = try await lab.run(
                 in: namespace,
-                ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "2", "\(server.baseURL)/-/ready"],
+                [
+                    "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "2",
+                    "\(server.baseURL)/-/ready",
+                ],
                 check: false)
             if ready.standardOutput.trimmed == "200" { return server }
             try await Task.sleep(for: .milliseconds(100))
@@ -438,7 +442,8 @@ extension GatewayLab {
     public func meshgateCommand(_ gateway: LabGateway, _ arguments: [String], timeout: Duration = .seconds(30))
         async throws -> CommandResult
     {
-        try await Command.run([meshgate] + arguments + ["--socket", controlSocket(gateway)], timeout: timeout, check: false)
+        try await Command.run(
+            [meshgate] + arguments + ["--socket", controlSocket(gateway)], timeout: timeout, check: false)
     }
 
     /// `meshgate peers --json` on `gateway`.
@@ -451,7 +456,8 @@ extension GatewayLab {
     }
 
     /// `meshgate drill key-rotation --json` on `gateway`: the figures, the error when it failed, the command.
-    public func drillKeyRotation(on gateway: LabGateway) async throws -> (DrillFigures?, error: String?, CommandResult) {
+    public func drillKeyRotation(on gateway: LabGateway) async throws -> (DrillFigures?, error: String?, CommandResult)
+    {
         let result = try await meshgateCommand(gateway, ["drill", "key-rotation", "--json"])
         guard let reply = try? JSONDecoder().decode(OperationsReply.self, from: Data(result.standardOutput.utf8)) else {
             return (nil, "unreadable answer", result)
@@ -564,7 +570,8 @@ public struct TrafficMeasurement: Sendable, CustomStringConvertible {
 
     public var description: String {
         "\(outage); \(lostSequences.count) of \(highestSequence) echo requests lost"
-            + (lostSequences.isEmpty ? "" : " (icmp_seq \(lostSequences.prefix(20).map(String.init).joined(separator: ",")))")
+            + (lostSequences.isEmpty
+                ? "" : " (icmp_seq \(lostSequences.prefix(20).map(String.init).joined(separator: ",")))")
     }
 }
 

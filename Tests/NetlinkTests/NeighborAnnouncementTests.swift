@@ -60,7 +60,7 @@ struct NeighborAnnouncementTests {
         try await withPair { sender, peer, link in
             let capture = try SpawnedCommand([
                 "ip", "netns", "exec", peer.name, "tshark", "-n", "-i", "mgv1", "-f", "arp", "-c", "1", "-a",
-                "duration:8",
+                "duration:30",
                 "-T", "fields", "-e", "arp.opcode", "-e", "arp.src.hw_mac", "-e", "arp.src.proto_ipv4",
                 "-e", "arp.dst.proto_ipv4",
             ])
@@ -68,12 +68,14 @@ struct NeighborAnnouncementTests {
             while !capture.standardErrorSoFar.contains("Capturing on"), ContinuousClock.now - start < .seconds(8) {
                 try await Task.sleep(for: .milliseconds(50))
             }
-            // The first announcement may beat the capture by a hair; later ones cannot.
-            for _ in 0..<3 {
+            // tshark may report "Capturing on" a moment before its filter is live, and a loaded machine makes
+            // that moment long: announce until the capture has its packet (or gives up).
+            let announcing = ContinuousClock.now
+            while capture.standardOutputSoFar.isEmpty, ContinuousClock.now - announcing < .seconds(20) {
                 try GratuitousARP.announce(
                     address: IPv4Address(10, 77, 0, 1), interfaceIndex: link.index,
                     hardwareAddress: link.hardwareAddress, inNamespace: sender.name)
-                try await Task.sleep(for: .milliseconds(100))
+                try await Task.sleep(for: .milliseconds(200))
             }
             let output = capture.wait()
             let fields = output.standardOutput.split(separator: "\n").first?.split(separator: "\t").map(String.init)

@@ -27,7 +27,8 @@ struct CheckConfig: ParsableCommand {
                 summary = [
                     "node": config.node.name, "overlay": "\(config.overlay.interface) \(config.overlay.address)",
                     "advertise": config.advertise.map(\.description).joined(separator: ", "),
-                    "peers": String(config.peers.count), "ha": config.ha.map { "\($0.group) priority \($0.priority)" } ?? "none",
+                    "peers": String(config.peers.count),
+                    "ha": config.ha.map { "\($0.group) priority \($0.priority)" } ?? "none",
                 ]
                 problems += keyFileProblems(config.node.privateKeyFile)
             }
@@ -35,11 +36,15 @@ struct CheckConfig: ParsableCommand {
             problems = ["\(file): cannot read the file"]
         }
         if json {
-            let object: [String: Any] = ["file": file, "valid": problems.isEmpty, "errors": problems, "summary": summary]
+            let object: [String: Any] = [
+                "file": file, "valid": problems.isEmpty, "errors": problems, "summary": summary,
+            ]
             let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
             print(String(decoding: data, as: UTF8.self))
         } else if problems.isEmpty {
-            print("\(file): valid (node \(summary["node"] ?? "?"), \(summary["peers"] ?? "0") peers, advertises \(summary["advertise"] ?? "-"), HA \(summary["ha"] ?? "none"))")
+            print(
+                "\(file): valid (node \(summary["node"] ?? "?"), \(summary["peers"] ?? "0") peers, advertises \(summary["advertise"] ?? "-"), HA \(summary["ha"] ?? "none"))"
+            )
         } else {
             for p in problems { printError(p.hasPrefix(file) ? p : "\(file): \(p)") }
         }

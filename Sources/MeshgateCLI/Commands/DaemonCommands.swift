@@ -39,7 +39,8 @@ func printError(_ message: String) {
 }
 
 struct Status: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Show this gateway's overlay, HA roles, peers and routes.")
+    static let configuration = CommandConfiguration(
+        abstract: "Show this gateway's overlay, HA roles, peers and routes.")
     @OptionGroup var options: DaemonOptions
 
     func run() throws {

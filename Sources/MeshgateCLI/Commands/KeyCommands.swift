@@ -2,7 +2,7 @@ import ArgumentParser
 import CryptoPrimitives
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// `meshgate genkey`: like `wg genkey`, a new base64 private key on stdout.

@@ -40,7 +40,9 @@ extension Engine {
     }
 
     /// Handles a handshake-type datagram completely. Returns nil on success, or why it was dropped.
-    func receiveHandshakeMessage(_ type: MessageType, _ datagram: UnsafeRawBufferPointer, from source: Endpoint, now: Moment)
+    func receiveHandshakeMessage(
+        _ type: MessageType, _ datagram: UnsafeRawBufferPointer, from source: Endpoint, now: Moment
+    )
         -> DropReason?
     {
         guard identity != nil else { return .noPrivateKey }
@@ -208,7 +210,8 @@ extension Engine {
         outbox.append(OutboundDatagram(bytes: message, endpoint: endpoint))
         peer.transmittedBytes &+= UInt64(message.count)
         peer.timers.anyAuthenticatedPacketSent()
-        peer.timers.anyAuthenticatedPacketTraversal(at: now, persistentKeepaliveInterval: peer.persistentKeepaliveInterval)
+        peer.timers.anyAuthenticatedPacketTraversal(
+            at: now, persistentKeepaliveInterval: peer.persistentKeepaliveInterval)
     }
 }
 
@@ -220,7 +223,8 @@ extension Endpoint {
         case .v4(let a):
             out = withUnsafeBytes(of: a.value.bigEndian) { Array($0) }
         case .v6(let a):
-            out = withUnsafeBytes(of: a.high.bigEndian) { Array($0) } + withUnsafeBytes(of: a.low.bigEndian) { Array($0) }
+            out =
+                withUnsafeBytes(of: a.high.bigEndian) { Array($0) } + withUnsafeBytes(of: a.low.bigEndian) { Array($0) }
         }
         out.append(UInt8(port >> 8))
         out.append(UInt8(port & 0xff))

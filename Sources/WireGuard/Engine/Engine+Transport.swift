@@ -105,7 +105,9 @@ extension Engine {
 
     /// Finishes receiving an opened (or failed) transport message: replay window, session confirmation and
     /// rotation, roaming, timers, and the inner packet's source check.
-    public func completeReceive(_ ticket: ReceiveTicket, opened: UnsafeRawBufferPointer?, from source: Endpoint, now: Moment)
+    public func completeReceive(
+        _ ticket: ReceiveTicket, opened: UnsafeRawBufferPointer?, from source: Endpoint, now: Moment
+    )
         -> DeliverDecision
     {
         guard let opened else {

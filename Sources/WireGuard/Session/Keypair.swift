@@ -22,8 +22,9 @@ public final class Keypair: @unchecked Sendable {
     /// Guarded by the engine's serialization.
     var replayWindow = ReplayWindow()
 
-    init(keys: NoiseHandshake.SessionKeys, localIndex: UInt32, remoteIndex: UInt32, createdAt: Instant, isInitiator: Bool)
-    {
+    init(
+        keys: NoiseHandshake.SessionKeys, localIndex: UInt32, remoteIndex: UInt32, createdAt: Instant, isInitiator: Bool
+    ) {
         self.sendKey = keys.sendKey
         self.receiveKey = keys.receiveKey
         self.localIndex = localIndex
@@ -39,7 +40,8 @@ public final class Keypair: @unchecked Sendable {
 
     /// True while the keypair may still be used to send (whitepaper §6.1: reject after time and messages).
     func canSend(at now: Instant) -> Bool {
-        sendCounter < Specification.rejectAfterMessages && now.duration(since: createdAt) < Specification.rejectAfterTime
+        sendCounter < Specification.rejectAfterMessages
+            && now.duration(since: createdAt) < Specification.rejectAfterTime
     }
 
     /// True while received packets under this keypair are still accepted.

@@ -61,6 +61,9 @@ final class SpawnedCommand {
     /// Output written so far to stderr (tshark announces its capture there).
     var standardErrorSoFar: String { (try? String(contentsOfFile: errorPath, encoding: .utf8)) ?? "" }
 
+    /// What the command printed so far on standard output.
+    var standardOutputSoFar: String { (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? "" }
+
     /// Blocks until the command ends and returns its output; removes the output files.
     func wait() -> CommandOutput {
         var status: Int32 = 0

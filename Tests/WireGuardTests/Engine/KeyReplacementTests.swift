@@ -8,7 +8,8 @@ import Testing
 /// A planned key rotation: A gets a new static key while B swaps A's public key, both keeping sessions.
 @Suite("Static key rotation keeping sessions")
 struct KeyReplacementTests {
-    @Test("traffic continues on the old session after both sides swap keys, then a handshake under the new key completes")
+    @Test(
+        "traffic continues on the old session after both sides swap keys, then a handshake under the new key completes")
     func rotationKeepsTraffic() throws {
         let pair = EnginePair(EnginePair.Configuration())
         let first = pair.makePacket(from: .a)
