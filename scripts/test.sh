@@ -29,7 +29,7 @@ if [[ -n "$leaked" ]]; then
     status=1
 fi
 
-passed=$(grep -cE '^✔ Test .* passed' /tmp/meshgate-test-output.txt || true)
+passed=$(grep -E '^✔ Test .* passed' /tmp/meshgate-test-output.txt | grep -cvE '^✔ Test run' || true)
 failed=$(grep -cE '^✘ Test .* (failed|recorded)' /tmp/meshgate-test-output.txt || true)
 echo "== summary: ${passed} passed, ${failed} failed (exit ${status})"
 exit "$status"
