@@ -29,7 +29,7 @@ if [[ -n "$leaked" ]]; then
     status=1
 fi
 
-passed=$(grep -E '^✔ Test .* passed' /tmp/meshgate-test-output.txt | grep -cvE '^✔ Test run' || true)
-failed=$(grep -cE '^✘ Test .* (failed|recorded)' /tmp/meshgate-test-output.txt || true)
-echo "== summary: ${passed} passed, ${failed} failed (exit ${status})"
+# Swift Testing's own closing line is the count of record.
+result=$(grep -E '^. Test run with' /tmp/meshgate-test-output.txt | tail -1 || true)
+echo "== summary: ${result:-no test run line found} (exit ${status})"
 exit "$status"

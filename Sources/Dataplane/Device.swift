@@ -158,6 +158,19 @@ public final class Device: @unchecked Sendable {
                     n += try TCPSegmentation.split(
                         header: virtioHeader, packet: packet, maxSegments: Device.outboundBatchSize - n,
                         slot: { slot(n + $0) }, emit: { lengths[n + $0] = $1 })
+                } catch .tooManySegments where n > 0 {
+                    // A small-MSS super-packet: send what is queued, then split into the emptied batch.
+                    flush(n)
+                    n = 0
+                    do {
+                        n += try TCPSegmentation.split(
+                            header: virtioHeader, packet: packet, maxSegments: Device.outboundBatchSize,
+                            slot: { slot($0) }, emit: { lengths[$0] = $1 })
+                    } catch {
+                        engine.withLock { $0.recordDrop(.packetTooLarge) }
+                    }
+                } catch .tooManySegments {
+                    engine.withLock { $0.recordDrop(.packetTooLarge) }
                 } catch {
                     engine.withLock { $0.recordDrop(.malformedInnerPacket) }
                 }
@@ -215,14 +228,15 @@ public final class Device: @unchecked Sendable {
                 return engine.hasOutbound ? engine.takeOutbox() : nil
             }
             let header = TransportDataLayout.headerSize
-            do {
-                for i in 0..<n {
-                    guard case .deliver(let length) = deliveries[i] else { continue }
-                    let datagram = batch.datagram(i)
-                    let packet = UnsafeRawBufferPointer(rebasing: datagram[header..<(header + length)])
+            // Each write is on its own: one packet the kernel refuses must not cost the rest of the batch.
+            for i in 0..<n {
+                guard case .deliver(let length) = deliveries[i] else { continue }
+                let datagram = batch.datagram(i)
+                let packet = UnsafeRawBufferPointer(rebasing: datagram[header..<(header + length)])
+                do {
                     if let coalescer {
                         if coalescer.append(packet) { continue }
-                        try coalescer.flush(to: tun)
+                        try flushCoalescer(coalescer)
                         if coalescer.start(packet) { continue }
                         // A zeroed virtio header over the spent transport header: no GSO, checksums complete.
                         let virtio = TunDevice.virtioHeaderSize
@@ -232,13 +246,24 @@ public final class Device: @unchecked Sendable {
                     } else {
                         try tun.write(packet)
                     }
+                } catch {
+                    noteTunWriteFailure(error)
                 }
-                try coalescer?.flush(to: tun)
-            } catch {
-                logger.debug("TUN write failed", metadata: ["error": "\(error)"])
+            }
+            if let coalescer {
+                do { try flushCoalescer(coalescer) } catch { noteTunWriteFailure(error) }
             }
             if let outbox { send(outbox, on: socket) }
         }
+    }
+
+    private func flushCoalescer(_ coalescer: TCPCoalescer) throws(SystemError) {
+        try coalescer.flush(to: tun)
+    }
+
+    private func noteTunWriteFailure(_ error: SystemError) {
+        engine.withLock { $0.recordDrop(.malformedInnerPacket) }
+        logger.debug("TUN write failed", metadata: ["error": "\(error)"])
     }
 
     private func timerLoop() {

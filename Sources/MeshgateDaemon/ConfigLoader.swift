@@ -24,9 +24,29 @@ public enum ConfigLoader {
         guard stat(keyPath, &info) == 0 else {
             throw Failure(description: "\(path): node.private_key_file: cannot stat \(keyPath)")
         }
+        let key: Key32
         switch GatewayConfiguration.validatePrivateKeyFile(contents: text, mode: UInt32(info.st_mode), path: keyPath) {
-        case .success(let key): return (config, CryptoKey(key: key))
+        case .success(let k): key = k
         case .failure(let error): throw Failure(description: "\(path): \(error)")
+        }
+        try validatePresharedKeyFiles(config, path: path)
+        return (config, CryptoKey(key: key))
+    }
+
+    /// Every `peers[i].preshared_key_file` must exist, hold a key and be private, like the private key.
+    public static func validatePresharedKeyFiles(_ config: GatewayConfiguration, path: String) throws {
+        for (i, peer) in config.peers.enumerated() {
+            guard let file = peer.presharedKeyFile else { continue }
+            let key = "peers[\(i)].preshared_key_file"
+            var info = stat()
+            guard let text = try? String(contentsOfFile: file, encoding: .utf8), stat(file, &info) == 0 else {
+                throw Failure(description: "\(path): \(key): cannot read \(file)")
+            }
+            if case .failure(let error) = GatewayConfiguration.validatePrivateKeyFile(
+                contents: text, mode: UInt32(info.st_mode), path: file, key: key)
+            {
+                throw Failure(description: "\(path): \(error)")
+            }
         }
     }
 

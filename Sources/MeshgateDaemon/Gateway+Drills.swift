@@ -28,20 +28,30 @@ extension Gateway {
             if bytes.starts(with: Gateway.probeMagic) {
                 // Answer to the reply-to address inside the probe (a LAN address of the prober): that
                 // answer is routed like LAN-to-LAN traffic, through the prober's group primary.
-                if let replyTo = ProbeRun.replyAddress(in: bytes) { probeSocket.send(bytes, to: replyTo) }
-            } else if bytes.starts(with: Gateway.stepDownMagic),
-                config.peers.contains(where: { $0.overlayAddress == source.address && $0.name != config.node.name }),
-                var election
+                if let replyTo = ProbeRun.replyAddress(in: bytes), isMeshAddress(replyTo.address) {
+                    probeSocket.send(bytes, to: replyTo)
+                }
+            } else if bytes.starts(with: Gateway.stepDownMagic), var election,
+                let sender = config.peers.first(where: {
+                    $0.overlayAddress == source.address && $0.name != config.node.name
+                }),
+                election.members(now: now).contains(where: { $0.name == sender.name })
             {
                 // A step-down request from a group member's overlay address (WireGuard authenticated it).
                 if case .steppedDown(let c) = election.stepDown(now: now) {
-                    logger.notice("stepping down on request of \(source.address) (drill)")
+                    logger.notice("stepping down on request of \(sender.name) (drill)")
                     change = c
                 }
                 self.election = election
             }
         }
         return change
+    }
+
+    /// Probe answers go only to overlay addresses or subnets the mesh routes, never elsewhere.
+    func isMeshAddress(_ address: IPAddress) -> Bool {
+        config.peers.contains { $0.overlayAddress == address }
+            || nextHops.keys.contains { $0.contains(address) } || routeTable.prefixes.contains { $0.contains(address) }
     }
 
     func drillFailover(group: String, restore: Bool) -> ControlResponse {

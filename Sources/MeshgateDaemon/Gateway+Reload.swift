@@ -22,6 +22,7 @@ extension Gateway {
         let new: GatewayConfiguration
         do {
             new = try ConfigLoader.parse(path: path)
+            try ConfigLoader.validatePresharedKeyFiles(new, path: path)
         } catch {
             logger.error("reload refused: \(error)")
             audit.record("config_rejected", ["reason": "\(error)"])

@@ -69,6 +69,8 @@ public final class Gateway: @unchecked Sendable {
     var lastRouteChangeAt: Timestamp?
     var advertisedNow: [IPPrefix]
     var pendingTriggeredAdvert = false
+    /// The last kernel route update failed; retried every loop step.
+    var kernelRoutesDirty = false
     var failovers = 0
     /// Peers that acknowledged our announced new key (during a rotation).
     var keyRotationAcks: Set<String> = []
@@ -136,7 +138,8 @@ public final class Gateway: @unchecked Sendable {
             address: config.overlay.address, mtu: config.overlay.mtuBytes,
             peerAddresses: config.peers.filter { $0.name != config.node.name }.map(\.overlayAddress))
         overlaySocket = try DatagramSocket(port: Gateway.controlPort, device: device.interfaceName)
-        probeSocket = try DatagramSocket(port: Gateway.probePort, device: nil)
+        // Bound to the overlay: only datagrams WireGuard authenticated reach the probe responder and step-down.
+        probeSocket = try DatagramSocket(port: Gateway.probePort, device: device.interfaceName)
         probes = try OverlayProbes(overlayAddress: config.overlay.address)
         if let ha = config.ha {
             election = PrimaryElection(
@@ -159,6 +162,18 @@ public final class Gateway: @unchecked Sendable {
 
     /// Reconciles the kernel with a clean slate of our own, then starts the packet threads and the loop.
     public func start() throws {
+        do {
+            try startUnchecked()
+        } catch {
+            // Leave nothing behind when start-up fails half-way.
+            kernel.removeMSSClamp()
+            kernel.removeAllRoutes()
+            if let ha = config.ha { kernel.releaseVirtualIP(ha.lan.virtualIP, on: ha.lan.interface) }
+            throw error
+        }
+    }
+
+    private func startUnchecked() throws {
         // Start-up reconciliation: stale routes of ours go; a VIP left by a killed predecessor goes until
         // the election gives it back to us.
         try kernel.reconcileRoutes(desired: [], keep: peerOverlayPrefixes)
@@ -383,6 +398,10 @@ public final class Gateway: @unchecked Sendable {
         let own = Set(advertisedNow)
         let hops = desired.nextHops.filter { !own.contains($0.key) && $0.value != config.node.name }
         withoutPrimary = desired.withoutPrimary
+        if hops == nextHops && kernelRoutesDirty {
+            retryKernelRoutes()
+            return
+        }
         guard hops != nextHops else { return }
         for (prefix, gateway) in hops where nextHops[prefix] != gateway {
             logger.info("subnet \(prefix) now via \(gateway)")
@@ -399,10 +418,17 @@ public final class Gateway: @unchecked Sendable {
         nextHops = hops
         lastRouteChangeAt = now
         applyAllowedIPs()
+        retryKernelRoutes()
+    }
+
+    /// Makes the kernel's routes match `nextHops`; on failure the next loop step tries again.
+    func retryKernelRoutes() {
         do {
-            try kernel.reconcileRoutes(desired: Set(hops.keys), keep: peerOverlayPrefixes)
+            try kernel.reconcileRoutes(desired: Set(nextHops.keys), keep: peerOverlayPrefixes)
+            kernelRoutesDirty = false
         } catch {
-            logger.error("kernel route update failed: \(error)")
+            if !kernelRoutesDirty { logger.error("kernel route update failed (retrying): \(error)") }
+            kernelRoutesDirty = true
         }
     }
 

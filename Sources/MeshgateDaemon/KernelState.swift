@@ -151,6 +151,8 @@ final class KernelState {
     func ensureForwarding() -> [String: Bool] {
         var before: [String: Bool] = [:]
         for (family, path) in [("ipv4", Sysctl.ipv4Forwarding), ("ipv6", Sysctl.ipv6Forwarding)] {
+            // IPv6 disabled on this host (no sysctl): nothing to forward, nothing to report.
+            guard access(path, F_OK) == 0 else { continue }
             let value = (try? Sysctl.read(path)) ?? "0"
             before[family] = value == "1"
             if value != "1" {
