@@ -4,7 +4,8 @@ import LinuxSystem
 public import Logging
 
 /// Serves the control socket: one JSON request per line, one JSON response per line, one connection at a
-/// time. The socket is mode 0600 (root only), like the UAPI socket.
+/// time (a client that does not send its request within 5 s is cut off, so it cannot hold others up for
+/// long). The socket is mode 0600 (root only), like the UAPI socket.
 public final class ControlServer: @unchecked Sendable {
     public typealias Handler = @Sendable (ControlRequest) -> ControlResponse
 
@@ -25,7 +26,7 @@ public final class ControlServer: @unchecked Sendable {
 
     public func start() {
         thread = OSThread(name: "mg-control") { [self] in
-            while let connection = try? listener.accept(timeoutSeconds: 120) {
+            while let connection = try? listener.accept(timeoutSeconds: 5) {
                 serve(connection)
                 connection.close()
             }
