@@ -7,7 +7,6 @@
 enum TCPSegmentation {
     /// `struct virtio_net_hdr` (without `num_buffers`): what precedes every packet on an offloading TUN fd.
     struct VirtioHeader {
-        static let size = 10
         static let flagNeedsChecksum: UInt8 = 1
         static let gsoNone: UInt8 = 0
         static let gsoTCPv4: UInt8 = 1

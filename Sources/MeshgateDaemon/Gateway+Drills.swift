@@ -205,10 +205,8 @@ final class ProbeRun: @unchecked Sendable {
     private var sent = 0
     private var replies: [Timestamp] = []
     private var received = Set<UInt32>()
-    private(set) var lastReply: Timestamp? {
-        get { lock.withLock { _lastReply } }
-        set { lock.withLock { _lastReply = newValue } }
-    }
+    /// When the latest answer arrived.
+    var lastReply: Timestamp? { lock.withLock { _lastReply } }
     private var _lastReply: Timestamp?
     private var running = true
     private var sender: OSThread?

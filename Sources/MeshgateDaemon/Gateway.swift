@@ -71,7 +71,6 @@ public final class Gateway: @unchecked Sendable {
     var pendingTriggeredAdvert = false
     /// The last kernel route update failed; retried every loop step.
     var kernelRoutesDirty = false
-    var failovers = 0
     /// Peers that acknowledged our announced new key (during a rotation).
     var keyRotationAcks: Set<String> = []
     let audit: AuditLog
@@ -371,7 +370,6 @@ public final class Gateway: @unchecked Sendable {
                 "reason": change.reason.description,
             ])
         if change.to == .primary {
-            failovers += 1
             // Term 1 is the first election at start-up, not a failover. The duration is how long the group
             // had no usable primary: the silence that was detected, zero for a planned hand-over.
             if change.term > 1 {

@@ -49,7 +49,11 @@ public enum DropReason: String, CaseIterable, Sendable {
     case handshakeTimedOut = "handshake_timed_out"
 
     /// Position in `allCases`, for counter arrays.
-    var ordinal: Int { DropReason.allCases.firstIndex(of: self) ?? 0 }
+    var ordinal: Int { DropReason.ordered.firstIndex(of: self) ?? 0 }
+
+    /// `allCases` built once: the synthesized property makes a new array on every call, and drops are
+    /// counted on the packet path.
+    private static let ordered = DropReason.allCases
 }
 
 /// Per-reason drop counts. Not safe for concurrent use.
