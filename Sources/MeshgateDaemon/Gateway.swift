@@ -364,7 +364,7 @@ public final class Gateway: @unchecked Sendable {
         audit.record(
             "primary_changed",
             [
-                "group": ha.group, "role": change.to.description, "term": Int(change.term),
+                "group": ha.group, "role": change.to.description, "term": Int(clamping: change.term),
                 "primary": change.to == .primary
                     ? config.node.name : (election?.currentPrimary(now: now)?.gateway ?? ""),
                 "reason": change.reason.description,

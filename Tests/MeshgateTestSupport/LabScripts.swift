@@ -57,4 +57,16 @@ public enum LabScripts {
         connection.recv(1)
         print(sent, digest.hexdigest(), flush=True)
         """
+
+    /// `datagramSender FROM_ADDRESS TO_ADDRESS PORT HEX...`: sends each hex string as one UDP datagram from
+    /// FROM_ADDRESS (so it leaves through the tunnel with that inner source) and prints `sent N`.
+    public static let datagramSender = """
+        import socket, sys
+        source, target, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.bind((source, 0))
+        for payload in sys.argv[4:]:
+            s.sendto(bytes.fromhex(payload), (target, port))
+        print("sent", len(sys.argv) - 4, flush=True)
+        """
 }

@@ -100,7 +100,7 @@ extension Advertisement {
             guard let role = PrimaryElection.Role(rawValue: roleByte) else { throw .invalidRole(roleByte) }
             let flags = try reader.u8("flags")
             guard flags & ~(lanHealthyFlag | heldFlag) == 0 else { throw .reservedFlags(flags) }
-            let term = try reader.u64("term")
+            let term = try reader.term("term")
             return .hello(
                 Hello(
                     sender: sender, sequence: sequence, group: group, priority: priority, role: role, term: term,
@@ -113,7 +113,7 @@ extension Advertisement {
                 guard !groups.contains(where: { $0.group == name }) else { throw .duplicateGroup(name) }
                 let priority = try reader.priority("group.priority")
                 let primary = try reader.optionalName("group.primary")
-                let term = try reader.u64("group.term")
+                let term = try reader.term("group.term")
                 groups.append(GroupStatus(group: name, priority: priority, primary: primary, term: term))
             }
             let routeCount = try reader.u16("route_count")
@@ -195,6 +195,13 @@ private struct ByteReader {
 
     mutating func u64(_ field: String) throws(AdvertisementDecodeError) -> UInt64 {
         try take(8, field).reduce(0) { $0 << 8 | UInt64($1) }
+    }
+
+    /// A term, refused above ``Advertisement/maximumTerm`` so that no arithmetic on it can overflow.
+    mutating func term(_ field: String) throws(AdvertisementDecodeError) -> UInt64 {
+        let value = try u64(field)
+        guard value <= Advertisement.maximumTerm else { throw .termOutOfRange(field: field, value) }
+        return value
     }
 
     mutating func priority(_ field: String) throws(AdvertisementDecodeError) -> UInt8 {

@@ -15,9 +15,9 @@ public import NetworkTypes
 /// | hello | `priority` | 1 | 1...255, higher is preferred |
 /// | hello | `role` | 1 | `0` standby, `1` primary (the sender's claim) |
 /// | hello | `flags` | 1 | bit 0 `lan_healthy`, bit 1 `held` (stepped down, on hold); other bits zero |
-/// | hello | `term` | 8 | election epoch: the primary's term, or the highest term a standby knows |
+/// | hello | `term` | 8 | election epoch: the primary's term, or the highest term a standby knows; 0...2^53 |
 /// | routes | `group_count` | 1 | 0...255 group records follow |
-/// | routes | group record | | `name` (name), `priority` (1), `primary` (length byte + 0...63 bytes; empty = none known), `term` (8) |
+/// | routes | group record | | `name` (name), `priority` (1), `primary` (length byte + 0...63 bytes; empty = none known), `term` (8, 0...2^53) |
 /// | routes | `route_count` | 2 | 0...65535 route records follow |
 /// | routes | route record | | `family` (1: `4` or `6`), `length` (1), `address` (4 or 16), `group_index` (1: `0` none, `k` = k-th group record) |
 /// | withdraw | — | 0 | no body: every route of the sender is gone now |
@@ -44,6 +44,11 @@ public enum Advertisement: Sendable, Hashable {
     public static let port: UInt16 = 51821
     /// The longest gateway or group name, in bytes.
     public static let maximumNameLength = 63
+    /// The largest election term a message may carry: 2^53, so a term is exact as a JSON number (audit
+    /// log, `--json`) and a claim `term + 1` can never overflow. A group elects at most a few times a
+    /// second, so an honest gateway would need millions of years to reach it; a larger value is hostile
+    /// or corrupt and the message is refused (``AdvertisementDecodeError/termOutOfRange(field:_:)``).
+    public static let maximumTerm: UInt64 = 1 << 53
 
     /// The message kind, the second byte of every message.
     public enum Kind: UInt8, Sendable, Hashable {

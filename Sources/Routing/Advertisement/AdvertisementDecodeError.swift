@@ -29,6 +29,8 @@ public enum AdvertisementDecodeError: Error, Sendable, Hashable, CustomStringCon
     case duplicateGroup(String)
     /// A route refers to a group record that is not there.
     case unknownGroupIndex(UInt8)
+    /// A term exceeds ``Advertisement/maximumTerm``.
+    case termOutOfRange(field: String, UInt64)
     /// Bytes follow the last field.
     case trailingBytes(Int)
 
@@ -50,6 +52,8 @@ public enum AdvertisementDecodeError: Error, Sendable, Hashable, CustomStringCon
         case .duplicatePrefix(let prefix): "prefix \(prefix) appears twice"
         case .duplicateGroup(let group): "group \(group) appears twice"
         case .unknownGroupIndex(let index): "route refers to missing group record \(index)"
+        case .termOutOfRange(let field, let value):
+            "field \(field) is \(value), above the largest term \(Advertisement.maximumTerm)"
         case .trailingBytes(let count): "\(count) unexpected bytes after the message"
         }
     }
@@ -71,6 +75,7 @@ public enum AdvertisementDecodeError: Error, Sendable, Hashable, CustomStringCon
         case .duplicatePrefix: "duplicate_prefix"
         case .duplicateGroup: "duplicate_group"
         case .unknownGroupIndex: "unknown_group_index"
+        case .termOutOfRange: "term_out_of_range"
         case .trailingBytes: "trailing_bytes"
         }
     }

@@ -229,9 +229,12 @@ public struct PrimaryElection: Sendable {
     // MARK: - Inputs
 
     /// Call for every hello that passed the origin check. Hellos of other groups, from this member's own
-    /// name, or older than the last one from a live member are ignored.
+    /// name, with a term above ``Advertisement/maximumTerm``, or older than the last one from a live
+    /// member are ignored.
     public mutating func receivedHello(_ hello: Advertisement.Hello, now: Timestamp) -> RoleChange? {
-        guard hello.group == configuration.group, hello.sender != configuration.name else { return nil }
+        guard hello.group == configuration.group, hello.sender != configuration.name,
+            hello.term <= Advertisement.maximumTerm
+        else { return nil }
         if let known = peers[hello.sender] {
             if isLive(known, now: now) && hello.sequence <= known.sequence { return nil }
             // Another primary stepped down after we did: our hold must not block the hand-back.
@@ -402,10 +405,12 @@ public struct PrimaryElection: Sendable {
         let bestOther = eligible.map { CandidateKey(held: $0.value.held, priority: $0.value.priority, name: $0.key) }
             .max()
         if !held, bestOther.map({ $0 < ownKey }) ?? true {
-            return becomePrimary(term: highestKnownTerm + 1, reason: vacancyReason(now: now), now: now)
+            return becomePrimary(
+                term: Self.claimTerm(after: highestKnownTerm), reason: vacancyReason(now: now), now: now)
         }
         if held && eligible.isEmpty {
-            return becomePrimary(term: highestKnownTerm + 1, reason: vacancyReason(now: now), now: now)
+            return becomePrimary(
+                term: Self.claimTerm(after: highestKnownTerm), reason: vacancyReason(now: now), now: now)
         }
         let vacant = now.duration(since: since)
         guard vacant >= configuration.vacancyTimeout else { return nil }
@@ -414,7 +419,7 @@ public struct PrimaryElection: Sendable {
             .max()
         let ownIgnoringHold = CandidateKey(held: false, priority: configuration.priority, name: configuration.name)
         guard bestIgnoringHolds.map({ $0 < ownIgnoringHold }) ?? true else { return nil }
-        return becomePrimary(term: highestKnownTerm + 1, reason: .vacancyTimeout(vacant), now: now)
+        return becomePrimary(term: Self.claimTerm(after: highestKnownTerm), reason: .vacancyTimeout(vacant), now: now)
     }
 
     private mutating func considerPreempting(
@@ -434,7 +439,15 @@ public struct PrimaryElection: Sendable {
         guard now.duration(since: since) >= configuration.preemptDelay else { return nil }
         let highestKnownTerm = peers.values.reduce(term) { max($0, $1.term) }
         return becomePrimary(
-            term: highestKnownTerm + 1, reason: .preempted(rival, configuration.preemptDelay), now: now)
+            term: Self.claimTerm(after: highestKnownTerm), reason: .preempted(rival, configuration.preemptDelay),
+            now: now)
+    }
+
+    /// The term of a new claim: one above `highest`, saturating at ``Advertisement/maximumTerm`` so the
+    /// claim stays encodable. At the ceiling, claims of equal term are still totally ordered by priority
+    /// and name, so the group keeps exactly one primary.
+    static func claimTerm(after highest: UInt64) -> UInt64 {
+        min(highest, Advertisement.maximumTerm - 1) + 1
     }
 
     private func vacancyReason(now: Timestamp) -> Reason {
