@@ -195,6 +195,7 @@ up() {
     public_key: $(wg pubkey <"$root/gw-$gw/private.key")
     endpoint: ${wan[$gw]}:51820
     overlay_address: ${overlay[$gw]}
+    group: $(region_of "$gw")
     persistent_keepalive: 25
 "
     done

@@ -57,6 +57,7 @@ public struct ConfigDiff: Sendable, Hashable, CustomStringConvertible {
             if before.persistentKeepalive != after.persistentKeepalive { keys.append("persistent_keepalive") }
             if before.keyExpires != after.keyExpires { keys.append("key_expires") }
             if before.presharedKeyFile != after.presharedKeyFile { keys.append("preshared_key_file") }
+            if before.group != after.group { keys.append("group") }
             if !keys.isEmpty { peersChanged.append(PeerChange(name: name, changedKeys: keys)) }
         }
 
@@ -101,6 +102,9 @@ public struct ConfigDiff: Sendable, Hashable, CustomStringConvertible {
             ("kernel.route_metric", old.kernel.routeMetric != new.kernel.routeMetric),
             ("control.socket", old.control.socket != new.control.socket),
             ("metrics.listen", old.metrics != new.metrics),
+            ("limits.max_routes_per_peer", old.limits.maxRoutesPerPeer != new.limits.maxRoutesPerPeer),
+            ("limits.max_prefix_length_ipv4", old.limits.maxPrefixLengthIPv4 != new.limits.maxPrefixLengthIPv4),
+            ("limits.max_prefix_length_ipv6", old.limits.maxPrefixLengthIPv6 != new.limits.maxPrefixLengthIPv6),
         ])
     }
 

@@ -3,7 +3,7 @@
 enum ConfigSchema {
     static let root: Set<String> = [
         "node", "overlay", "advertise", "allow_public_subnets", "ha", "peers", "control", "metrics", "timers",
-        "kernel",
+        "kernel", "limits",
     ]
     static let node: Set<String> = ["name", "private_key_file"]
     static let overlay: Set<String> = ["interface", "address", "listen_port", "mtu"]
@@ -11,17 +11,18 @@ enum ConfigSchema {
     static let lan: Set<String> = ["interface", "virtual_ip"]
     static let peer: Set<String> = [
         "name", "public_key", "endpoint", "overlay_address", "persistent_keepalive", "key_expires",
-        "preshared_key_file",
+        "preshared_key_file", "group",
     ]
     static let control: Set<String> = ["socket"]
     static let metrics: Set<String> = ["listen"]
     static let timers: Set<String> = ["hello_interval", "dead_interval", "advertise_interval", "route_expiry"]
     static let kernel: Set<String> = ["route_table", "route_metric"]
+    static let limits: Set<String> = ["max_routes_per_peer", "max_prefix_length_ipv4", "max_prefix_length_ipv6"]
 
     /// Allowed keys by parent path, with sequence indices written `[]`.
     static let sections: [String: Set<String>] = [
         "": root, "node": node, "overlay": overlay, "ha": ha, "ha.lan": lan, "peers[]": peer, "control": control,
-        "metrics": metrics, "timers": timers, "kernel": kernel,
+        "metrics": metrics, "timers": timers, "kernel": kernel, "limits": limits,
     ]
 
     /// The closest known sibling of an unknown key path (edit distance at most 2), as a full path:

@@ -116,11 +116,12 @@ extension GatewayConfiguration {
                 Parse.keyExpiry($0, at: fields.path(of: "key_expires"))
             }
             let presharedKeyFile = reader.absolutePath(fields, "preshared_key_file")
+            let group = reader.name(fields, "group")
             if let name, let publicKey, let address {
                 let peer = PeerSettings(
                     name: name, publicKey: publicKey, endpoint: endpoint, overlayAddress: address,
                     persistentKeepalive: keepalive.flatMap { $0 == 0 ? nil : .seconds($0) }, keyExpires: expires,
-                    presharedKeyFile: presharedKeyFile)
+                    presharedKeyFile: presharedKeyFile, group: group)
                 peers.append((peer, item.path))
             }
         }
@@ -141,6 +142,7 @@ extension GatewayConfiguration {
 
         let timers = readTimers(top, &reader)
         let kernel = readKernel(top, &reader)
+        let limits = readLimits(top, &reader)
 
         // Cross-field rules.
         let accepted = validateAdvertise(
@@ -157,6 +159,35 @@ extension GatewayConfiguration {
             }
         }
         let ownEntry = validatePeers(peers, nodeName: nodeName, overlayAddress: overlayAddress, &reader)
+        if let ownEntry, let declared = ownEntry.group, declared != ha?.group,
+            let item = peers.first(where: { $0.peer.name == ownEntry.name })
+        {
+            reader.record(
+                .invalidValue(
+                    key: "\(item.key).group", value: declared,
+                    reason:
+                        "this entry describes this node, whose ha.group is \(ha?.group ?? "not set"); the shared list must say the same"
+                ))
+        }
+        for (prefix, key) in advertised where prefix.isCanonical {
+            let longest = prefix.address.isV4 ? limits.maxPrefixLengthIPv4 : limits.maxPrefixLengthIPv6
+            if prefix.length > longest {
+                reader.record(
+                    .invalidValue(
+                        key: key, value: prefix.description,
+                        reason:
+                            "longer than limits.max_prefix_length_\(prefix.address.isV4 ? "ipv4" : "ipv6") (/\(longest)); gateways with the same limits would refuse it"
+                    ))
+            }
+        }
+        if advertised.count > limits.maxRoutesPerPeer {
+            reader.record(
+                .invalidValue(
+                    key: "advertise", value: "\(advertised.count) subnets",
+                    reason:
+                        "more than limits.max_routes_per_peer (\(limits.maxRoutesPerPeer)); gateways with the same limits would refuse the rest"
+                ))
+        }
 
         guard let nodeName, let privateKeyFile, let interface, let overlayAddress else { return nil }
         return GatewayConfiguration(
@@ -165,7 +196,8 @@ extension GatewayConfiguration {
                 interface: interface, address: overlayAddress, listenPort: listenPort, mtuBytes: mtu),
             advertise: accepted, allowPublicSubnets: allowPublicSubnets, ha: ha,
             peers: peers.map(\.peer).filter { $0.name != nodeName }, ownPeerEntry: ownEntry,
-            control: ControlSettings(socket: controlSocket), metrics: metrics, timers: timers, kernel: kernel)
+            control: ControlSettings(socket: controlSocket), metrics: metrics, timers: timers, kernel: kernel,
+            limits: limits)
     }
 
     private static func recordFailure<T>(_ reader: inout ConfigReader, _ result: Result<T, ConfigError>) -> T? {
@@ -224,6 +256,19 @@ extension GatewayConfiguration {
                 ))
         }
         return timers
+    }
+
+    private static func readLimits(_ top: ConfigReader.Fields, _ reader: inout ConfigReader) -> LimitSettings {
+        var limits = LimitSettings.standard
+        guard let fields = reader.section(top, "limits", allowed: ConfigSchema.limits) else { return limits }
+        if let count = reader.integer(fields, "max_routes_per_peer", in: 1...65535) { limits.maxRoutesPerPeer = count }
+        if let length = reader.integer(fields, "max_prefix_length_ipv4", in: 8...32) {
+            limits.maxPrefixLengthIPv4 = length
+        }
+        if let length = reader.integer(fields, "max_prefix_length_ipv6", in: 16...128) {
+            limits.maxPrefixLengthIPv6 = length
+        }
+        return limits
     }
 
     private static func readKernel(_ top: ConfigReader.Fields, _ reader: inout ConfigReader) -> KernelSettings {

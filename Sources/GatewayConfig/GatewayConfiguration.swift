@@ -69,6 +69,30 @@ public struct GatewayConfiguration: Sendable, Hashable {
         public var keyExpires: KeyExpiry?
         /// Absolute path of a preshared key file, if any.
         public var presharedKeyFile: String?
+        /// The HA group this gateway belongs to (`group:`), as the shared peer list declares it. Election
+        /// messages and group claims for a group are accepted only from its declared members.
+        public var group: String? = nil
+    }
+
+    /// `limits:` — how much one peer may make this gateway install, so a compromised or broken gateway
+    /// cannot flood the routing table or WireGuard's allowed IPs.
+    public struct LimitSettings: Sendable, Hashable {
+        /// The most prefixes accepted from one gateway (default 256); the rest of a message is refused.
+        public var maxRoutesPerPeer: Int
+        /// The longest IPv4 prefix accepted (default 28).
+        public var maxPrefixLengthIPv4: Int
+        /// The longest IPv6 prefix accepted (default 64).
+        public var maxPrefixLengthIPv6: Int
+
+        public init(maxRoutesPerPeer: Int, maxPrefixLengthIPv4: Int, maxPrefixLengthIPv6: Int) {
+            self.maxRoutesPerPeer = maxRoutesPerPeer
+            self.maxPrefixLengthIPv4 = maxPrefixLengthIPv4
+            self.maxPrefixLengthIPv6 = maxPrefixLengthIPv6
+        }
+
+        /// The defaults: 256 routes, /28, /64.
+        public static let standard = LimitSettings(
+            maxRoutesPerPeer: 256, maxPrefixLengthIPv4: 28, maxPrefixLengthIPv6: 64)
     }
 
     /// `control:` — the operator CLI's socket.
@@ -119,6 +143,7 @@ public struct GatewayConfiguration: Sendable, Hashable {
     public var metrics: MetricsSettings?
     public var timers: TimerSettings
     public var kernel: KernelSettings
+    public var limits: LimitSettings = .standard
 
     /// Default values of optional keys.
     public enum Defaults {
@@ -141,6 +166,20 @@ public struct GatewayConfiguration: Sendable, Hashable {
     /// The peer named `name`, if configured.
     public func peer(named name: String) -> PeerSettings? {
         peers.first { $0.name == name }
+    }
+
+    /// The declared members of `group`: this node when it is in the group, and every peer whose entry
+    /// says `group: <group>`.
+    public func members(of group: String) -> Set<String> {
+        var names = Set(peers.filter { $0.group == group }.map(\.name))
+        if ha?.group == group { names.insert(node.name) }
+        return names
+    }
+
+    /// Peer name → declared HA group, for peers that declare one.
+    public var peerGroups: [String: String] {
+        Dictionary(
+            peers.compactMap { peer in peer.group.map { (peer.name, $0) } }, uniquingKeysWith: { first, _ in first })
     }
 
     /// Peer name → overlay address, for the route protocol's origin check.

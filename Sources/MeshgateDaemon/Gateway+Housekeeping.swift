@@ -76,7 +76,19 @@ extension Gateway {
             audit.record(
                 "route_withdrawn", ["subnet": prefix.description, "gateway": gateway, "reason": reason.rawValue])
         case .rejected(let prefix, let gateway, let reason):
+            logger.warning("route \(change)")
             audit.record("route_rejected", ["subnet": prefix.description, "gateway": gateway, "reason": reason])
+        case .moreRejected(let gateway, let count):
+            logger.warning("route \(change)")
+            audit.record("route_rejected", ["gateway": gateway, "count": count, "reason": "more refused prefixes"])
+        case .limitExceeded(let gateway, let advertised, let limit):
+            logger.warning("route \(change)")
+            audit.record(
+                "route_rejected",
+                [
+                    "gateway": gateway, "advertised": advertised, "limit": limit,
+                    "reason": "over limits.max_routes_per_peer",
+                ])
         default:
             break
         }

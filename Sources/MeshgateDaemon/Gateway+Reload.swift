@@ -100,13 +100,12 @@ extension Gateway {
             election.configuration.preemptDelay = ha.preemptDelay
             election.configuration.stepDownHold = ha.stepDownHold
             election.configuration.deadInterval = new.timers.deadInterval
+            election.configuration.members = new.members(of: ha.group)
             self.election = election
         }
         routeTable.expiry = new.timers.routeExpiry
-        routeTable.policy = RoutePolicy(
-            allowPublicSubnets: new.allowPublicSubnets,
-            protectedAddresses: [new.overlay.address] + new.peers.map(\.overlayAddress),
-            localSubnets: Set(new.advertise))
+        routeTable.policy = Gateway.routePolicy(
+            for: new, connectedLAN: new.ha.map { kernel.connectedPrefixes(on: $0.lan.interface) } ?? [])
         replaceConfig(new)
         advertisedNow = new.advertise
         pendingTriggeredAdvert = true

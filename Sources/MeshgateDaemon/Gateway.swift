@@ -66,6 +66,8 @@ public final class Gateway: @unchecked Sendable {
     var lanHealthy = true
     var nextHops: [IPPrefix: String] = [:]
     var withoutPrimary: [IPPrefix] = []
+    /// Learned prefixes refused for lying inside another HA group's subnet (reported on change).
+    var refusedInsideGroups: [IPPrefix] = []
     var lastRouteChangeAt: Timestamp?
     var advertisedNow: [IPPrefix]
     var pendingTriggeredAdvert = false
@@ -99,11 +101,8 @@ public final class Gateway: @unchecked Sendable {
         let wall = SystemClock.wallTime()
         self.messageCounter = MessageCounter(
             wallClockNanoseconds: UInt64(wall.seconds) * 1_000_000_000 + UInt64(wall.nanoseconds))
-        let policy = RoutePolicy(
-            allowPublicSubnets: config.allowPublicSubnets,
-            protectedAddresses: [config.overlay.address] + config.peers.map(\.overlayAddress),
-            localSubnets: Set(config.advertise))
-        self.routeTable = RouteTable(expiry: config.timers.routeExpiry, policy: policy)
+        self.routeTable = RouteTable(
+            expiry: config.timers.routeExpiry, policy: Gateway.routePolicy(for: config, connectedLAN: []))
 
         // The WireGuard interface first: everything else hangs off it.
         device = try Device(interfaceName: config.overlay.interface, random: SystemRandom(), logger: logger)
@@ -132,6 +131,10 @@ public final class Gateway: @unchecked Sendable {
         kernel = try KernelState(
             overlayInterface: device.interfaceName, routeTable: config.kernel.routeTable,
             routeMetric: config.kernel.routeMetric, logger: logger)
+        if let ha = config.ha {
+            routeTable.policy = Gateway.routePolicy(
+                for: config, connectedLAN: kernel.connectedPrefixes(on: ha.lan.interface))
+        }
         try device.setMTU(config.overlay.mtuBytes)
         try kernel.configureOverlay(
             address: config.overlay.address, mtu: config.overlay.mtuBytes,
@@ -143,11 +146,25 @@ public final class Gateway: @unchecked Sendable {
         if let ha = config.ha {
             election = PrimaryElection(
                 configuration: .init(
-                    name: config.node.name, group: ha.group, priority: ha.priority, preempt: ha.preempt,
+                    name: config.node.name, group: ha.group, members: config.members(of: ha.group),
+                    priority: ha.priority, preempt: ha.preempt,
                     preemptDelay: ha.preemptDelay, deadInterval: config.timers.deadInterval,
                     stepDownHold: ha.stepDownHold),
                 now: startedAt, lanHealthy: kernel.isLANHealthy(ha.lan.interface))
         }
+    }
+
+    /// What this gateway accepts from its peers: the configured limits, the declared group memberships,
+    /// and its own LAN (advertised and connected subnets), which no learned route may overlap.
+    static func routePolicy(for config: GatewayConfiguration, connectedLAN: [IPPrefix]) -> RoutePolicy {
+        var groups = config.peerGroups
+        if let ha = config.ha { groups[config.node.name] = ha.group }
+        return RoutePolicy(
+            allowPublicSubnets: config.allowPublicSubnets,
+            protectedAddresses: [config.overlay.address] + config.peers.map(\.overlayAddress),
+            localSubnets: Set(config.advertise + connectedLAN), localGroup: config.ha?.group, groupOf: groups,
+            maxRoutesPerGateway: config.limits.maxRoutesPerPeer, maxPrefixLengthIPv4: config.limits.maxPrefixLengthIPv4,
+            maxPrefixLengthIPv6: config.limits.maxPrefixLengthIPv6)
     }
 
     static func now() -> Timestamp { Timestamp(nanoseconds: SystemClock.monotonicNanoseconds()) }
@@ -393,9 +410,20 @@ public final class Gateway: @unchecked Sendable {
     func recomputeRoutes(now: Timestamp) {
         let desired = DesiredRoutes(
             table: routeTable, now: now, reports: election?.reports(now: now) ?? [], previous: nextHops)
-        let own = Set(advertisedNow)
+        // Our own subnets never go through the overlay, even while a drill withdraws one of them.
+        let own = Set(config.advertise).union(advertisedNow)
         let hops = desired.nextHops.filter { !own.contains($0.key) && $0.value != config.node.name }
         withoutPrimary = desired.withoutPrimary
+        if desired.refusedInsideGroups != refusedInsideGroups {
+            for prefix in desired.refusedInsideGroups where !refusedInsideGroups.contains(prefix) {
+                let by = routeTable.advertisers(of: prefix, now: now).map(\.gateway).joined(separator: ",")
+                logger.warning("refused \(prefix) from \(by): it lies inside a subnet another HA group advertises")
+                audit.record(
+                    "route_rejected",
+                    ["subnet": prefix.description, "gateway": by, "reason": "inside another HA group's subnet"])
+            }
+            refusedInsideGroups = desired.refusedInsideGroups
+        }
         if hops == nextHops && kernelRoutesDirty {
             retryKernelRoutes()
             return

@@ -138,6 +138,15 @@ final class KernelState {
         virtualIP = nil
     }
 
+    /// The subnets connected on `interface` (its addresses' networks), which learned routes must not
+    /// overlap. Empty when the interface is missing.
+    func connectedPrefixes(on interface: String) -> [IPPrefix] {
+        guard let link = try? netlink.link(named: interface),
+            let addresses = try? netlink.addresses(family: .all, interfaceIndex: link.index)
+        else { return [] }
+        return addresses.compactMap { IPPrefix(address: $0.address, length: $0.prefixLength)?.canonical }
+    }
+
     /// True when the LAN interface is up with carrier.
     func isLANHealthy(_ interface: String) -> Bool {
         guard let link = try? netlink.link(named: interface) else { return false }

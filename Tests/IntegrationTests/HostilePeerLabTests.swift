@@ -68,4 +68,108 @@ struct HostilePeerLabTests {
             ["ping", "-n", "-c", "10", "-i", "0.05", "-W", "1", LabRegion.nyc1.hostAddress], check: false)
         #expect(ping.standardOutput.contains(" 0% packet loss"), "host-fsn1 → host-nyc1 after the attack: \(ping)")
     }
+
+    // MARK: - Item 2: membership, own LAN, limits
+
+    static func u64(_ value: UInt64) -> [UInt8] { (0..<8).map { UInt8(truncatingIfNeeded: value >> (56 - 8 * $0)) } }
+    static func name(_ text: String) -> [UInt8] { [UInt8(text.utf8.count)] + Array(text.utf8) }
+    static func hex(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x", $0) }.joined() }
+
+    /// A routes message: group records `(group, priority, primary, term)`, then IPv4 routes
+    /// `(a, b, c, d, length, group index)`.
+    static func routesHex(
+        sender: String, sequence: UInt64, groups: [(String, UInt8, String, UInt64)],
+        routes: [(UInt8, UInt8, UInt8, UInt8, UInt8, UInt8)]
+    ) -> String {
+        var bytes: [UInt8] = [1, 2] + u64(sequence) + name(sender) + [UInt8(groups.count)]
+        for (group, priority, primary, term) in groups { bytes += name(group) + [priority] + name(primary) + u64(term) }
+        bytes += [UInt8(routes.count >> 8), UInt8(routes.count & 0xff)]
+        for (a, b, c, d, length, index) in routes { bytes += [4, length, a, b, c, d, index] }
+        return hex(bytes)
+    }
+
+    /// Above every sequence the real daemons use (their counters start at their start-up wall clock), and
+    /// below what a daemon restarted after the test uses, so the attacker's real daemon recovers by restarting.
+    static func currentSequence() -> UInt64 { UInt64(Date().timeIntervalSince1970 * 1e9) }
+
+    @Test(
+        "a peer outside a group cannot take its role or its subnet, cannot route into a gateway's own LAN, and cannot flood its routes"
+    )
+    func hijackAndFlood() async throws {
+        let lab = try self.lab
+        let before = try await lab.restoreBaseline()
+        let nyc1Primary = try #require(before[.nyc1])
+        // The fsn1 standby attacks: its own routes messages go stale at the others while its forged ones
+        // count, which must not matter for fsn1's traffic (its primary advertises fsn1's subnet).
+        let attacker = try #require(before[.fsn1]).partner
+        let victims = LabGateway.allCases.filter { $0 != attacker }
+        var sequence = Self.currentSequence()
+        func next() -> UInt64 {
+            sequence += 1
+            return sequence
+        }
+        // Hellos for nyc1 claiming the role with a far higher term and priority; routes messages claiming
+        // nyc1's primary and its /24 in nyc1's name, a /28 inside nyc1's LAN, 300 /28s (over the default
+        // limit of 256), and one datagram of 9,300 /32s.
+        // The host-route flood goes first: the newer routes message with the /28s then replaces it.
+        var hosts: [(UInt8, UInt8, UInt8, UInt8, UInt8, UInt8)] = []
+        for index in 0..<9300 { hosts.append((10, 98, UInt8(index >> 8), UInt8(index & 0xff), 32, 0)) }
+        let hostFlood = Self.routesHex(sender: attacker.name, sequence: next(), groups: [], routes: hosts)
+        var many: [(UInt8, UInt8, UInt8, UInt8, UInt8, UInt8)] = [(10, 10, 10, 192, 28, 0), (10, 10, 10, 0, 24, 1)]
+        for index in 0..<300 { many.append((10, 99, UInt8(index / 16), UInt8((index % 16) * 16), 28, 0)) }
+        let claims = Self.routesHex(
+            sender: attacker.name, sequence: next(), groups: [("nyc1", 255, attacker.name, 1_000)], routes: many)
+        for round in 0..<10 {
+            // Hellos keep claiming nyc1 for a second, so a member that believed them would have acted.
+            let hello = Self.helloHex(sender: attacker.name, group: "nyc1", sequence: next(), term: 1_000)
+            for target in victims {
+                let sent = try await lab.run(
+                    in: lab.namespace(attacker),
+                    [
+                        LabEnvironment.python, "-c", LabScripts.datagramSender, attacker.overlayAddress,
+                        target.overlayAddress, "51821",
+                    ] + (round == 0 ? [hostFlood, claims, hello] : [hello]))
+                #expect(sent.succeeded, "\(sent)")
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        try await Task.sleep(for: .milliseconds(500))
+
+        let logs = victims.map { "\($0):\n\(lab.logTail($0, lines: 15))" }.joined(separator: "\n")
+        // The nyc1 primary kept its role and its VIP.
+        #expect(try await lab.status(nyc1Primary).isPrimary, "\(nyc1Primary) yielded to a non-member:\n\(logs)")
+        #expect(try await lab.virtualIPHolders(.nyc1) == [nyc1Primary])
+        for victim in victims {
+            let routes = try await lab.meshgateRoutes(victim)
+            let destinations = routes.map(\.dst)
+            // Never a learned route into a gateway's own LAN, nor into nyc1's subnet from the attacker.
+            if victim.region == .nyc1 {
+                #expect(!destinations.contains("10.10.10.192/28"), "\(victim): \(routes)")
+                #expect(!destinations.contains("10.10.10.0/24"), "\(victim): \(routes)")
+            } else {
+                // Nor a more-specific route inside nyc1's subnet from outside nyc1.
+                let kernel = try await lab.kernelRoutes(victim)
+                let nyc1 = kernel.filter { $0.dst == "10.10.10.0/24" }
+                #expect(nyc1.count == 1, "\(victim): \(nyc1)")
+                #expect(!destinations.contains("10.10.10.192/28"), "\(victim): \(routes)")
+            }
+            #expect(!destinations.contains { $0.hasPrefix("10.98.") }, "\(victim) installed host routes")
+            let flood = destinations.filter { $0.hasPrefix("10.99.") }
+            // At most the limit of 256 from one peer (the /28 inside nyc1 counted towards it where it passed
+            // the policy and was refused later, as inside another group's subnet).
+            #expect(
+                flood.count == (victim.region == .nyc1 ? 256 : 255),
+                "\(victim): \(flood.count) routes from one peer (limit 256)\n\(logs)")
+        }
+        // LAN-to-LAN traffic still flows both ways.
+        let ping = try await lab.run(
+            in: lab.hostNamespace(.fsn1),
+            ["ping", "-n", "-c", "10", "-i", "0.05", "-W", "1", LabRegion.nyc1.hostAddress], check: false)
+        #expect(ping.standardOutput.contains(" 0% packet loss"), "host-fsn1 → host-nyc1 during the attack: \(ping)")
+
+        // The attacker's real daemon restarts with a newer counter; the lab heals.
+        try await lab.stop(attacker)
+        try await Task.sleep(for: .milliseconds(50))
+        _ = try await lab.restoreBaseline()
+    }
 }

@@ -12,6 +12,10 @@ public import NetworkTypes
 /// - advertised by several units (groups or lone gateways): a ``RouteConflict``; the unit of the lowest
 ///   gateway name is used as above.
 ///
+/// - lying strictly inside a prefix that an HA group advertises, from anyone outside that group: refused
+///   and listed in ``refusedInsideGroups``. A group's subnets belong to its declared members, so no other
+///   gateway can take part of a region's traffic with a more-specific route.
+///
 /// Prefixes the local gateway advertises map to the local gateway's name when the daemon feeds its own
 /// routes messages to the table; the daemon skips those when programming the kernel.
 public struct DesiredRoutes: Sendable, Hashable {
@@ -21,11 +25,17 @@ public struct DesiredRoutes: Sendable, Hashable {
     public var withoutPrimary: [IPPrefix]
     /// Prefixes advertised outside one HA group, sorted by prefix.
     public var conflicts: [RouteConflict]
+    /// Prefixes refused because they lie inside another HA group's prefix, sorted.
+    public var refusedInsideGroups: [IPPrefix]
 
-    public init(nextHops: [IPPrefix: String], withoutPrimary: [IPPrefix], conflicts: [RouteConflict]) {
+    public init(
+        nextHops: [IPPrefix: String], withoutPrimary: [IPPrefix], conflicts: [RouteConflict],
+        refusedInsideGroups: [IPPrefix] = []
+    ) {
         self.nextHops = nextHops
         self.withoutPrimary = withoutPrimary
         self.conflicts = conflicts
+        self.refusedInsideGroups = refusedInsideGroups
     }
 
     /// Computes the next hops from the table's live entries at `now`, the role reports in their group
@@ -40,10 +50,19 @@ public struct DesiredRoutes: Sendable, Hashable {
         }
         var nextHops: [IPPrefix: String] = [:]
         var withoutPrimary: [IPPrefix] = []
+        var refused: [IPPrefix] = []
         let conflicts = RouteTable.findConflicts(in: entries)
+        // Every (prefix, group) a group's members advertise; the table admits group tags from members only.
+        let grouped = Set(
+            advertisers.flatMap { prefix, list in list.compactMap { $0.group.map { GroupedPrefix(prefix, $0) } } })
         for (prefix, list) in advertisers {
             guard let lowest = list.min(by: { $0.gateway < $1.gateway }) else { continue }
             let unit = RouteTable.unitKey(gateway: lowest.gateway, group: lowest.group)
+            if grouped.contains(where: { $0.prefix != prefix && $0.prefix.contains(prefix) && $0.group != lowest.group }
+            ) {
+                refused.append(prefix)
+                continue
+            }
             let members = list.filter { RouteTable.unitKey(gateway: $0.gateway, group: $0.group) == unit }
             guard let group = lowest.group else {
                 nextHops[prefix] = lowest.gateway
@@ -59,6 +78,16 @@ public struct DesiredRoutes: Sendable, Hashable {
         }
         self.init(
             nextHops: nextHops, withoutPrimary: withoutPrimary.sorted(),
-            conflicts: conflicts.values.sorted { $0.prefix < $1.prefix })
+            conflicts: conflicts.values.sorted { $0.prefix < $1.prefix }, refusedInsideGroups: refused.sorted())
+    }
+}
+
+private struct GroupedPrefix: Hashable {
+    var prefix: IPPrefix
+    var group: String
+
+    init(_ prefix: IPPrefix, _ group: String) {
+        self.prefix = prefix
+        self.group = group
     }
 }

@@ -66,6 +66,10 @@ public struct PrimaryElection: Sendable {
         public var name: String
         /// The HA group; must not change for the life of the instance.
         public var group: String
+        /// The group's declared members (the shared peer list's `group:` keys), this member included.
+        /// Hellos from any other sender are ignored, so a gateway outside the group has no vote in it;
+        /// a member removed on reload stops counting at once.
+        public var members: Set<String>
         /// 1...255, higher is preferred.
         public var priority: UInt8
         /// Whether this member takes the role from a lower-ranked live primary.
@@ -78,11 +82,13 @@ public struct PrimaryElection: Sendable {
         public var stepDownHold: Duration
 
         public init(
-            name: String, group: String, priority: UInt8, preempt: Bool = false, preemptDelay: Duration = .zero,
-            deadInterval: Duration = .milliseconds(400), stepDownHold: Duration = .seconds(10)
+            name: String, group: String, members: Set<String>, priority: UInt8, preempt: Bool = false,
+            preemptDelay: Duration = .zero, deadInterval: Duration = .milliseconds(400),
+            stepDownHold: Duration = .seconds(10)
         ) {
             self.name = name
             self.group = group
+            self.members = members
             self.priority = priority
             self.preempt = preempt
             self.preemptDelay = preemptDelay
@@ -229,11 +235,11 @@ public struct PrimaryElection: Sendable {
     // MARK: - Inputs
 
     /// Call for every hello that passed the origin check. Hellos of other groups, from this member's own
-    /// name, with a term above ``Advertisement/maximumTerm``, or older than the last one from a live
+    /// name or a gateway that is not a declared member, with a term above ``Advertisement/maximumTerm``, or older than the last one from a live
     /// member are ignored.
     public mutating func receivedHello(_ hello: Advertisement.Hello, now: Timestamp) -> RoleChange? {
         guard hello.group == configuration.group, hello.sender != configuration.name,
-            hello.term <= Advertisement.maximumTerm
+            configuration.members.contains(hello.sender), hello.term <= Advertisement.maximumTerm
         else { return nil }
         if let known = peers[hello.sender] {
             if isLive(known, now: now) && hello.sequence <= known.sequence { return nil }
@@ -354,6 +360,9 @@ public struct PrimaryElection: Sendable {
 
     private mutating func evaluate(now: Timestamp) -> RoleChange? {
         if let until = heldUntil, now >= until { heldUntil = nil }
+        if peers.keys.contains(where: { !configuration.members.contains($0) }) {
+            peers = peers.filter { configuration.members.contains($0.key) }
+        }
         let live = peers.filter { isLive($0.value, now: now) }
         let highestKnownTerm = peers.values.reduce(term) { max($0, $1.term) }
         let rival = live.filter { $0.value.role == .primary }

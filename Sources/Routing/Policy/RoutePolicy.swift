@@ -6,35 +6,79 @@ public import NetworkTypes
 /// - A prefix outside RFC 1918 / ULA space is refused unless `allowPublicSubnets` (the receiver's
 ///   `allow_public_subnets`), so a peer cannot pull public traffic, let alone a default route, into the
 ///   mesh by mistake.
+/// - A prefix longer than ``maxPrefixLengthIPv4`` / ``maxPrefixLengthIPv6`` is refused, and at most
+///   ``maxRoutesPerGateway`` prefixes are taken from one gateway, so one peer cannot turn a datagram of
+///   9,000 host routes into 9,000 kernel routes and allowed IPs.
+/// - A prefix that overlaps one of this gateway's own LAN subnets (``localSubnets``: what it advertises
+///   and what is connected on its LAN) is refused: traffic for our own LAN must never leave through the
+///   overlay. The one exception is the very same prefix from a member of our own HA group (the partner
+///   advertises the same LAN); the daemon keeps it for the election but never routes it.
 /// - A prefix that contains a protected address is refused: routing a peer's WireGuard endpoint or an
-///   overlay address through the overlay would loop the tunnel's own packets. The exception is a prefix
-///   this gateway advertises itself (``localSubnets``, the HA partner advertising the same LAN): the
-///   daemon never routes its own subnets through the overlay, and HA partners often peer over the LAN.
+///   overlay address through the overlay would loop the tunnel's own packets (same exception).
+/// - A route tagged with an HA group, or a group record, counts only from a declared member of that
+///   group (``groupOf``, from the shared peer list's `group:` keys): a gateway outside a group cannot
+///   claim its primary role or advertise in its name.
 public struct RoutePolicy: Sendable, Hashable {
     /// Whether public (non-RFC 1918, non-ULA) prefixes are acceptable.
     public var allowPublicSubnets: Bool
     /// Addresses no learned route may cover: peer endpoints and overlay addresses.
     public var protectedAddresses: [IPAddress]
-    /// The prefixes this gateway advertises itself.
+    /// This gateway's own LAN subnets: those it advertises and those connected on its LAN interface.
     public var localSubnets: Set<IPPrefix>
+    /// This gateway's own HA group, if any.
+    public var localGroup: String?
+    /// Each gateway's declared HA group (gateways without one are absent).
+    public var groupOf: [String: String]
+    /// The most prefixes accepted from one gateway.
+    public var maxRoutesPerGateway: Int
+    /// The longest IPv4 prefix accepted.
+    public var maxPrefixLengthIPv4: Int
+    /// The longest IPv6 prefix accepted.
+    public var maxPrefixLengthIPv6: Int
 
     public init(
-        allowPublicSubnets: Bool = false, protectedAddresses: [IPAddress] = [], localSubnets: Set<IPPrefix> = []
+        allowPublicSubnets: Bool = false, protectedAddresses: [IPAddress] = [], localSubnets: Set<IPPrefix> = [],
+        localGroup: String? = nil, groupOf: [String: String] = [:], maxRoutesPerGateway: Int = 256,
+        maxPrefixLengthIPv4: Int = 28, maxPrefixLengthIPv6: Int = 64
     ) {
         self.allowPublicSubnets = allowPublicSubnets
         self.protectedAddresses = protectedAddresses
         self.localSubnets = localSubnets
+        self.localGroup = localGroup
+        self.groupOf = groupOf
+        self.maxRoutesPerGateway = maxRoutesPerGateway
+        self.maxPrefixLengthIPv4 = maxPrefixLengthIPv4
+        self.maxPrefixLengthIPv6 = maxPrefixLengthIPv6
     }
 
-    /// Why `prefix` must not be installed, or `nil` when it may be.
-    public func violation(for prefix: IPPrefix) -> String? {
+    /// Whether `gateway` is a declared member of `group`.
+    public func isMember(_ gateway: String, of group: String) -> Bool {
+        groupOf[gateway] == group
+    }
+
+    /// Why `prefix` must not be installed when `gateway` advertises it in `group`, or `nil` when it may be.
+    public func violation(for prefix: IPPrefix, from gateway: String? = nil, group: String? = nil) -> String? {
         if !prefix.isCanonical {
             return "\(prefix) has host bits set"
         }
         if !allowPublicSubnets && !prefix.isPrivate {
             return "\(prefix) is not RFC 1918 or ULA space (allow_public_subnets is off)"
         }
-        if !localSubnets.contains(prefix), let address = protectedAddresses.first(where: { prefix.contains($0) }) {
+        let longest = prefix.address.isV4 ? maxPrefixLengthIPv4 : maxPrefixLengthIPv6
+        if prefix.length > longest {
+            return
+                "\(prefix) is longer than /\(longest) (limits.max_prefix_length_\(prefix.address.isV4 ? "ipv4" : "ipv6"))"
+        }
+        if let group, let gateway, !isMember(gateway, of: group) {
+            return "\(gateway) advertises \(prefix) in group \(group) but is not a declared member of it"
+        }
+        let fromPartner = gateway.map { name in localGroup.map { isMember(name, of: $0) } ?? false } ?? false
+        let isOwnLAN = localSubnets.contains(prefix)
+        if isOwnLAN && fromPartner { return nil }
+        if let local = localSubnets.sorted().first(where: { $0.overlaps(prefix) }) {
+            return "\(prefix) overlaps this gateway's own LAN subnet \(local): it is never routed through the overlay"
+        }
+        if let address = protectedAddresses.first(where: { prefix.contains($0) }) {
             return
                 "\(prefix) contains \(address), an endpoint or overlay address: routing it through the overlay would loop"
         }

@@ -21,6 +21,11 @@ public enum RouteChange: Sendable, Hashable, CustomStringConvertible {
     case regrouped(IPPrefix, gateway: String, from: String?, to: String?)
     /// The policy refused the prefix; reported the first time a gateway sends it.
     case rejected(IPPrefix, gateway: String, reason: String)
+    /// More prefixes of one message were refused than are named one by one; `count` is how many more.
+    case moreRejected(gateway: String, count: Int)
+    /// A gateway advertised more prefixes than the policy allows; only the first `limit` were kept.
+    /// Reported when it starts.
+    case limitExceeded(gateway: String, advertised: Int, limit: Int)
     /// A routes or withdraw message was older than one already applied, and was ignored.
     case staleIgnored(gateway: String, sequence: UInt64)
     /// A message named a sender other than the gateway it came from, and was ignored.
@@ -40,6 +45,10 @@ public enum RouteChange: Sendable, Hashable, CustomStringConvertible {
             "\(gateway) moved \(prefix) from group \(from ?? "none") to \(to ?? "none")"
         case .rejected(let prefix, let gateway, let reason):
             "rejected \(prefix) from \(gateway): \(reason)"
+        case .moreRejected(let gateway, let count):
+            "rejected \(count) more prefixes from \(gateway)"
+        case .limitExceeded(let gateway, let advertised, let limit):
+            "\(gateway) advertises \(advertised) prefixes, more than the limit of \(limit) (limits.max_routes_per_peer): only the first \(limit) are used"
         case .staleIgnored(let gateway, let sequence):
             "ignored stale message \(sequence) from \(gateway)"
         case .senderMismatch(let gateway, let claimed):

@@ -31,12 +31,17 @@ public struct RouteTable: Sendable {
         public var expiresAt: Timestamp
         /// Prefixes the policy refused, so each refusal is reported once.
         var rejected: Set<IPPrefix>
+        /// Whether the last message exceeded the route limit, so it is reported once.
+        var overLimit = false
     }
 
     private struct SequenceMemory: Sendable {
         var sequence: UInt64
         var until: Timestamp
     }
+
+    /// Newly refused prefixes named one by one per message; the rest are counted (``RouteChange/moreRejected(gateway:count:)``).
+    public static let maximumRejectionsReported = 8
 
     /// How long an entry lives without a refresh.
     public var expiry: Duration
@@ -74,16 +79,34 @@ public struct RouteTable: Sendable {
         var changes: [RouteChange] = []
         var accepted: [Advertisement.Route] = []
         var rejected: Set<IPPrefix> = []
+        var unreported = 0
         for route in routes.routes {
-            if let reason = policy.violation(for: route.prefix) {
+            if let reason = policy.violation(for: route.prefix, from: gateway, group: route.group) {
                 rejected.insert(route.prefix)
-                if !(old?.rejected.contains(route.prefix) ?? false) {
+                guard !(old?.rejected.contains(route.prefix) ?? false) else { continue }
+                // A flood of refused prefixes must not become a flood of log lines: a few are named, the
+                // rest counted in one change.
+                if changes.count < Self.maximumRejectionsReported {
                     changes.append(.rejected(route.prefix, gateway: gateway, reason: reason))
+                } else {
+                    unreported += 1
                 }
             } else {
                 accepted.append(route)
             }
         }
+        if unreported > 0 { changes.append(.moreRejected(gateway: gateway, count: unreported)) }
+        // The limit applies to what passed the policy, in message order, so the result is deterministic.
+        let overLimit = accepted.count > policy.maxRoutesPerGateway
+        if overLimit {
+            if !(old?.overLimit ?? false) {
+                changes.append(
+                    .limitExceeded(gateway: gateway, advertised: accepted.count, limit: policy.maxRoutesPerGateway))
+            }
+            accepted.removeSubrange(policy.maxRoutesPerGateway...)
+        }
+        // A group record counts only from a declared member: otherwise any peer could claim a group's role.
+        let groups = routes.groups.filter { policy.isMember(gateway, of: $0.group) }
         let before = Dictionary(
             old?.routes.map { ($0.prefix, $0.group) } ?? [], uniquingKeysWith: { first, _ in first })
         let after = Dictionary(accepted.map { ($0.prefix, $0.group) }, uniquingKeysWith: { first, _ in first })
@@ -99,8 +122,8 @@ public struct RouteTable: Sendable {
             }
         }
         entries[gateway] = Entry(
-            gateway: gateway, sequence: routes.sequence, routes: accepted, groups: routes.groups, lastHeard: now,
-            expiresAt: now + expiry, rejected: rejected)
+            gateway: gateway, sequence: routes.sequence, routes: accepted, groups: groups, lastHeard: now,
+            expiresAt: now + expiry, rejected: rejected, overLimit: overLimit)
         return changes + refreshConflicts()
     }
 

@@ -16,8 +16,11 @@ struct DesiredRoutesTests {
             routes: [.init(prefix: lan, group: "nyc1")])
     }
 
+    /// gw-a, gw-b and gw-c are declared members of nyc1, as the shared peer list would say.
+    static let policy = RoutePolicy(groupOf: ["gw-a": "nyc1", "gw-b": "nyc1", "gw-c": "nyc1"])
+
     static func table(_ messages: [Advertisement.Routes], now: Timestamp = at(ms: 0)) -> RouteTable {
-        var table = RouteTable(expiry: .seconds(15))
+        var table = RouteTable(expiry: .seconds(15), policy: Self.policy)
         for message in messages { _ = table.update(from: message.sender, routes: message, now: now) }
         return table
     }

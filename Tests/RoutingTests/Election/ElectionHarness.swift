@@ -47,7 +47,10 @@ struct ElectionHarness {
         self.latency = latency
         self.step = step
         self.now = start
-        for configuration in configurations {
+        let names = Set(configurations.map(\.name))
+        for var configuration in configurations {
+            // The harness's members are the whole group, as the shared peer list would declare them.
+            configuration.members = names
             members[configuration.name] = Member(
                 election: PrimaryElection(configuration: configuration, now: start), nextHello: start)
         }
@@ -188,7 +191,7 @@ extension PrimaryElection.Configuration {
         stepDownHold: Duration = .seconds(10)
     ) -> Self {
         Self(
-            name: name, group: "nyc1", priority: priority, preempt: preempt, preemptDelay: preemptDelay,
+            name: name, group: "nyc1", members: [], priority: priority, preempt: preempt, preemptDelay: preemptDelay,
             deadInterval: .milliseconds(400), stepDownHold: stepDownHold)
     }
 }

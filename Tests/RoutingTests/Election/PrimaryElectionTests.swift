@@ -3,7 +3,8 @@ import Testing
 
 @Suite("PrimaryElection inputs")
 struct PrimaryElectionTests {
-    static let configuration = PrimaryElection.Configuration(name: "gw-b", group: "nyc1", priority: 100)
+    static let configuration = PrimaryElection.Configuration(
+        name: "gw-b", group: "nyc1", members: ["gw-a", "gw-b", "gw-c"], priority: 100)
 
     static func hello(
         _ sender: String = "gw-a", sequence: UInt64, role: PrimaryElection.Role = .primary, term: UInt64 = 1,

@@ -5,7 +5,8 @@ import Testing
 /// term was 2^63 (the daemon's `Int(term)`) or 2^64 − 1 (the standby's `term + 1`).
 @Suite("Hostile terms")
 struct HostileTermTests {
-    static let configuration = PrimaryElection.Configuration(name: "gw-b", group: "nyc1", priority: 100)
+    static let configuration = PrimaryElection.Configuration(
+        name: "gw-b", group: "nyc1", members: ["gw-a", "gw-b"], priority: 100)
 
     static func helloBytes(term: UInt64, role: PrimaryElection.Role = .primary) -> [UInt8] {
         // Encoded by hand: the encoder itself is only for valid values.

@@ -4,6 +4,9 @@ import Testing
 
 @Suite("RouteTable")
 struct RouteTableTests {
+    /// The gateways these tests use are declared members of the groups they advertise in.
+    static let members = RoutePolicy(groupOf: ["gw-a": "nyc1", "gw-b": "nyc1", "gw-c": "fsn1"])
+
     static func routes(
         _ sender: String, _ sequence: UInt64, _ prefixes: [String], group: String? = nil
     ) -> Advertisement.Routes {
@@ -15,7 +18,7 @@ struct RouteTableTests {
 
     @Test("a routes message adds, and the next full list removes and regroups")
     func updateDiffs() {
-        var table = RouteTable(expiry: .seconds(15))
+        var table = RouteTable(expiry: .seconds(15), policy: Self.members)
         #expect(
             table.update(from: "gw-a", routes: Self.routes("gw-a", 1, ["10.1.0.0/16", "10.2.0.0/16"]), now: at(ms: 0))
                 == [
@@ -37,7 +40,7 @@ struct RouteTableTests {
 
     @Test("an older or repeated sequence is ignored, so reordering cannot resurrect routes")
     func staleSequence() {
-        var table = RouteTable()
+        var table = RouteTable(policy: Self.members)
         _ = table.update(from: "gw-a", routes: Self.routes("gw-a", 5, ["10.1.0.0/16"]), now: at(ms: 0))
         #expect(
             table.update(from: "gw-a", routes: Self.routes("gw-a", 4, []), now: at(ms: 1))
@@ -55,7 +58,7 @@ struct RouteTableTests {
 
     @Test("a message naming another sender is ignored")
     func senderMismatch() {
-        var table = RouteTable()
+        var table = RouteTable(policy: Self.members)
         #expect(
             table.update(from: "gw-a", routes: Self.routes("gw-b", 1, ["10.1.0.0/16"]), now: at(ms: 0))
                 == [.senderMismatch(gateway: "gw-a", claimed: "gw-b")])
@@ -67,7 +70,7 @@ struct RouteTableTests {
 
     @Test("withdraw removes every route of the gateway at once")
     func withdraw() {
-        var table = RouteTable()
+        var table = RouteTable(policy: Self.members)
         _ = table.apply(.routes(Self.routes("gw-a", 1, ["10.1.0.0/16", "10.2.0.0/16"])), from: "gw-a", now: at(ms: 0))
         #expect(
             table.apply(.withdraw(.init(sender: "gw-a", sequence: 2)), from: "gw-a", now: at(ms: 1))
@@ -81,7 +84,7 @@ struct RouteTableTests {
 
     @Test("a silent gateway's routes expire after route expiry, and not before")
     func expiry() {
-        var table = RouteTable(expiry: .seconds(15))
+        var table = RouteTable(expiry: .seconds(15), policy: Self.members)
         _ = table.update(from: "gw-a", routes: Self.routes("gw-a", 1, ["10.1.0.0/16"]), now: at(ms: 0))
         _ = table.update(from: "gw-b", routes: Self.routes("gw-b", 1, ["10.2.0.0/16"]), now: at(ms: 5000))
         #expect(table.nextExpiry == at(ms: 15_000))
@@ -97,7 +100,7 @@ struct RouteTableTests {
 
     @Test("the same prefix from gateways outside one HA group is a conflict won by the lowest name")
     func conflict() {
-        var table = RouteTable()
+        var table = RouteTable(policy: Self.members)
         _ = table.update(from: "gw-b", routes: Self.routes("gw-b", 1, ["10.1.0.0/16"]), now: at(ms: 0))
         let detected = table.update(from: "gw-a", routes: Self.routes("gw-a", 1, ["10.1.0.0/16"]), now: at(ms: 1))
         let conflict = RouteConflict(prefix: prefix("10.1.0.0/16"), gateways: ["gw-a", "gw-b"], winner: "gw-a")
@@ -111,7 +114,7 @@ struct RouteTableTests {
 
     @Test("members of one HA group advertising the same prefix are not a conflict")
     func haGroupIsNotConflict() {
-        var table = RouteTable()
+        var table = RouteTable(policy: Self.members)
         _ = table.update(from: "gw-a", routes: Self.routes("gw-a", 1, ["10.1.0.0/16"], group: "nyc1"), now: at(ms: 0))
         let changes = table.update(
             from: "gw-b", routes: Self.routes("gw-b", 1, ["10.1.0.0/16"], group: "nyc1"), now: at(ms: 0))
@@ -146,13 +149,14 @@ struct RouteTableTests {
         #expect(table.prefixes == [prefix("10.1.0.0/16")])
     }
 
-    @Test("the policy lets public prefixes through when allowed, and local subnets past protected addresses")
+    @Test("the policy lets public prefixes through when allowed, and the partner's LAN past protected addresses")
     func policyExceptions() throws {
         let endpoint = try #require(IPAddress("10.10.10.3"))
         let policy = RoutePolicy(
-            allowPublicSubnets: true, protectedAddresses: [endpoint], localSubnets: [prefix("10.10.10.0/24")])
+            allowPublicSubnets: true, protectedAddresses: [endpoint], localSubnets: [prefix("10.10.10.0/24")],
+            localGroup: "nyc1", groupOf: ["gw-b": "nyc1"])
         #expect(policy.violation(for: prefix("198.51.100.0/24")) == nil)
-        #expect(policy.violation(for: prefix("10.10.10.0/24")) == nil)
+        #expect(policy.violation(for: prefix("10.10.10.0/24"), from: "gw-b") == nil)
         #expect(policy.violation(for: prefix("10.10.0.0/16")) != nil)
         #expect(RoutePolicy().violation(for: prefix("0.0.0.0/0")) != nil)
         #expect(RoutePolicy().violation(for: prefix("fd00:1::/48")) == nil)
