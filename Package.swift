@@ -58,6 +58,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(name: "Routing", dependencies: ["NetworkTypes"], swiftSettings: swiftSettings),
+        .target(name: "KernelSync", dependencies: ["Netlink", "NetworkTypes"], swiftSettings: swiftSettings),
         .target(
             name: "GatewayConfig",
             dependencies: ["NetworkTypes", "CryptoPrimitives", .product(name: "Yams", package: "Yams")],
@@ -101,7 +102,7 @@ let package = Package(
             name: "MeshgateDaemon",
             dependencies: [
                 "Dataplane", "WireGuard", "CryptoPrimitives", "NetworkTypes", "LinuxSystem", "Netlink", "NFTables",
-                "Routing", "GatewayConfig", "ControlProtocol", "Telemetry",
+                "KernelSync", "Routing", "GatewayConfig", "ControlProtocol", "Telemetry",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -138,7 +139,9 @@ let package = Package(
             dependencies: ["WireGuard", "CryptoPrimitives", "NetworkTypes", "MeshgateTestSupport"],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "NetlinkTests", dependencies: ["Netlink", "NetworkTypes"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "NetlinkTests", dependencies: ["Netlink", "KernelSync", "NetworkTypes"], swiftSettings: swiftSettings),
+        .testTarget(name: "KernelSyncTests", dependencies: ["KernelSync", "Netlink", "NetworkTypes"], swiftSettings: swiftSettings),
         .testTarget(name: "NFTablesTests", dependencies: ["NFTables", "NetworkTypes"], swiftSettings: swiftSettings),
         .testTarget(name: "RoutingTests", dependencies: ["Routing", "NetworkTypes"], swiftSettings: swiftSettings),
         .testTarget(

@@ -113,11 +113,13 @@ extension Gateway {
         // reload never takes a working route away, even for a moment.
         let removed = Set(changes.peersRemoved)
         nextHops = nextHops.filter { !removed.contains($0.value) && !new.advertise.contains($0.key) }
+        // kernel.route_table and kernel.route_metric move our routes at this sync.
+        kernel.setRouteTarget(table: new.kernel.routeTable, metric: new.kernel.routeMetric)
         do {
-            try kernel.addPeerRoutes(for: new.peers.filter { $0.name != new.node.name }.map(\.overlayAddress))
-            try kernel.reconcileRoutes(desired: Set(nextHops.keys), keep: peerOverlayPrefixes)
+            try kernel.syncRoutes(learned: Set(nextHops.keys), peers: new.peers.map(\.overlayAddress))
         } catch {
-            logger.error("kernel update after reload failed: \(error)")
+            logger.error("kernel update after reload failed (retrying): \(error)")
+            kernelRoutesDirty = true
         }
         applyAllowedIPs()
         recomputeRoutes(now: Gateway.now())

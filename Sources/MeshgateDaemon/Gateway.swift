@@ -136,9 +136,7 @@ public final class Gateway: @unchecked Sendable {
                 for: config, connectedLAN: kernel.connectedPrefixes(on: ha.lan.interface))
         }
         try device.setMTU(config.overlay.mtuBytes)
-        try kernel.configureOverlay(
-            address: config.overlay.address, mtu: config.overlay.mtuBytes,
-            peerAddresses: config.peers.filter { $0.name != config.node.name }.map(\.overlayAddress))
+        try kernel.configureOverlay(address: config.overlay.address, mtu: config.overlay.mtuBytes)
         overlaySocket = try DatagramSocket(port: Gateway.controlPort, device: device.interfaceName)
         // Bound to the overlay: only datagrams WireGuard authenticated reach the probe responder and step-down.
         probeSocket = try DatagramSocket(port: Gateway.probePort, device: device.interfaceName)
@@ -192,7 +190,7 @@ public final class Gateway: @unchecked Sendable {
     private func startUnchecked() throws {
         // Start-up reconciliation: stale routes of ours go; a VIP left by a killed predecessor goes until
         // the election gives it back to us.
-        try kernel.reconcileRoutes(desired: [], keep: peerOverlayPrefixes)
+        try kernel.syncRoutes(learned: [], peers: config.peers.map(\.overlayAddress))
         if let ha = config.ha { kernel.releaseVirtualIP(ha.lan.virtualIP, on: ha.lan.interface) }
         let before = kernel.ensureForwarding()
         for (family, on) in before where !on { logger.notice("\(family) forwarding was off; switched it on") }
@@ -266,13 +264,6 @@ public final class Gateway: @unchecked Sendable {
             if handedOver { break }
             usleep(5000)
         }
-    }
-
-    var peerOverlayPrefixes: Set<IPPrefix> {
-        Set(
-            config.peers.filter { $0.name != config.node.name }.map {
-                IPPrefix(address: $0.overlayAddress, length: $0.overlayAddress.isV4 ? 32 : 128)!
-            })
     }
 
     // MARK: - The loop
@@ -450,7 +441,7 @@ public final class Gateway: @unchecked Sendable {
     /// Makes the kernel's routes match `nextHops`; on failure the next loop step tries again.
     func retryKernelRoutes() {
         do {
-            try kernel.reconcileRoutes(desired: Set(nextHops.keys), keep: peerOverlayPrefixes)
+            try kernel.syncRoutes(learned: Set(nextHops.keys), peers: config.peers.map(\.overlayAddress))
             kernelRoutesDirty = false
         } catch {
             if !kernelRoutesDirty { logger.error("kernel route update failed (retrying): \(error)") }

@@ -1,4 +1,5 @@
 import Glibc
+import KernelSync
 import LinuxSystem
 import Logging
 import NFTables
@@ -7,7 +8,7 @@ import NetworkTypes
 
 /// Everything meshgated changes in the kernel, and the reconciliation that keeps it true.
 ///
-/// Ownership marks: routes carry ``RouteNetlink/meshgateRouteProtocol`` in the configured table, the
+/// Ownership marks: routes carry ``RouteNetlink/meshgateRouteProtocol`` (in any table), the
 /// nftables table is `inet meshgate`, the overlay address sits on our own TUN interface, and the LAN
 /// virtual IP carries a short valid lifetime that the primary keeps refreshing — so after a `kill -9`
 /// the VIP expires by itself within ``virtualIPLifetime`` and a restart prunes our stale routes.
@@ -18,11 +19,13 @@ final class KernelState {
     private let netlink: RouteNetlink
     private let logger: Logger
     let overlayInterface: String
-    private let routeTable: UInt32
-    private let routeMetric: UInt32
+    private var routeTable: UInt32
+    private var routeMetric: UInt32
     private(set) var overlayIndex: Int32 = 0
-    /// Prefixes currently installed through the overlay.
+    /// Learned prefixes currently installed through the overlay.
     private(set) var installed: Set<IPPrefix> = []
+    /// Wanted prefixes a foreign route keeps us from installing.
+    private(set) var blocked: Set<IPPrefix> = []
     private(set) var forwarding: [String: Bool] = [:]
     private(set) var mssClampInstalled = false
     private var virtualIP: InterfaceAddress?
@@ -37,8 +40,9 @@ final class KernelState {
 
     // MARK: - Overlay link
 
-    /// MTU, overlay address (/32 or /128), link up, and a route to every peer's overlay address.
-    func configureOverlay(address: IPAddress, mtu: Int, peerAddresses: [IPAddress]) throws {
+    /// MTU, overlay address (/32 or /128), link up. Routes to the peers' overlay addresses come with the
+    /// learned routes, from ``syncRoutes(learned:peers:)``.
+    func configureOverlay(address: IPAddress, mtu: Int) throws {
         guard let link = try netlink.link(named: overlayInterface) else {
             throw SystemError("overlay interface \(overlayInterface) not found", errno: ENODEV)
         }
@@ -48,17 +52,6 @@ final class KernelState {
         try netlink.addAddress(
             InterfaceAddress(interfaceIndex: link.index, address: address, prefixLength: length), replace: true)
         try netlink.setLinkUp(index: link.index, up: true)
-        for peer in peerAddresses {
-            let prefix = IPPrefix(address: peer, length: peer.isV4 ? 32 : 128)!
-            try netlink.replaceRoute(route(to: prefix))
-        }
-    }
-
-    /// Routes to peers' overlay addresses (after a reload added peers).
-    func addPeerRoutes(for addresses: [IPAddress]) throws {
-        for peer in addresses {
-            try netlink.replaceRoute(route(to: IPPrefix(address: peer, length: peer.isV4 ? 32 : 128)!))
-        }
     }
 
     private func route(to prefix: IPPrefix) -> Route {
@@ -67,41 +60,51 @@ final class KernelState {
             protocolNumber: RouteNetlink.meshgateRouteProtocol, table: routeTable, metric: routeMetric, source: nil)
     }
 
-    // MARK: - Learned routes
+    // MARK: - Routes (intent + sync)
 
-    /// Makes the set of our routes in the kernel exactly `desired` (plus the peer overlay routes).
-    /// Routes with our protocol that are not wanted — including stale ones from a previous run — go.
-    func reconcileRoutes(desired: Set<IPPrefix>, keep: Set<IPPrefix>) throws {
-        let current = try netlink.routes(table: routeTable, protocolNumber: RouteNetlink.meshgateRouteProtocol)
-        var present = Set<IPPrefix>()
-        for r in current {
-            if desired.contains(r.destination) || keep.contains(r.destination) {
-                present.insert(r.destination)
-                continue
-            }
-            do {
-                try netlink.deleteRoute(r)
-                logger.info("route removed", metadata: ["subnet": "\(r.destination)"])
-            } catch {
-                logger.warning("could not remove stale route \(r.destination): \(error)")
-            }
-        }
-        var requests: [NetlinkRequest] = []
-        for prefix in desired where !present.contains(prefix) { requests.append(.replaceRoute(route(to: prefix))) }
-        if !requests.isEmpty {
-            try netlink.apply(requests)
-            for prefix in desired where !present.contains(prefix) {
-                logger.info("route installed", metadata: ["subnet": "\(prefix)", "dev": "\(overlayInterface)"])
-            }
-        }
-        installed = desired
+    /// Moves our routes to another table or metric at the next sync (a reload of `kernel.*`).
+    func setRouteTarget(table: UInt32, metric: UInt32) {
+        routeTable = table
+        routeMetric = metric
     }
 
-    /// Removes every route we own (clean stop).
-    func removeAllRoutes() {
-        for r in (try? netlink.routes(table: routeTable, protocolNumber: RouteNetlink.meshgateRouteProtocol)) ?? [] {
-            try? netlink.deleteRoute(r)
+    /// Makes our routes in the kernel exactly the learned prefixes plus the peers' overlay addresses,
+    /// through the overlay, in the configured table and metric (``RouteSync``: read back, diff every
+    /// attribute, one batch, never a route of another protocol). Returns what could not be installed
+    /// because a foreign route holds its place; throws when a request failed (the caller retries).
+    @discardableResult
+    func syncRoutes(learned: Set<IPPrefix>, peers: [IPAddress]) throws -> [RouteSync.Blocked] {
+        let peerPrefixes = peers.compactMap { IPPrefix(address: $0, length: $0.isV4 ? 32 : 128) }
+        let wanted = Set((Array(learned) + peerPrefixes).map(route(to:)))
+        let outcome = try RouteSync.sync(wanted: wanted, netlink: netlink)
+        for r in outcome.removed {
+            logger.info("route removed", metadata: ["subnet": "\(r.destination)", "table": "\(r.table)"])
         }
+        for r in outcome.added + outcome.replaced {
+            logger.info("route installed", metadata: ["subnet": "\(r.destination)", "dev": "\(overlayInterface)"])
+        }
+        for blocked in outcome.blocked where !self.blocked.contains(blocked.wanted.destination) {
+            logger.warning("\(blocked)")
+        }
+        self.blocked = Set(outcome.blocked.map(\.wanted.destination))
+        let failed = Set(
+            outcome.failures.map { failure -> IPPrefix? in
+                switch failure.request {
+                case .addRoute(let r), .replaceRoute(let r), .deleteRoute(let r): r.destination
+                default: nil
+                }
+            }.compactMap { $0 })
+        installed = learned.subtracting(self.blocked).subtracting(failed)
+        if let first = outcome.failures.first {
+            throw SystemError(
+                "\(outcome.failures.count) route update(s) refused, first \(first.request)", errno: first.errno)
+        }
+        return outcome.blocked
+    }
+
+    /// Removes every route we own, in every table (clean stop).
+    func removeAllRoutes() {
+        _ = try? RouteSync.sync(wanted: [], netlink: netlink)
         installed = []
     }
 

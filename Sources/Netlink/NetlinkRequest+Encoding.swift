@@ -21,7 +21,7 @@ extension NetlinkRequest {
             guard (0...address.address.bitLength).contains(address.prefixLength) else {
                 throw .invalidArgument("\(self): prefix length out of range")
             }
-        case .replaceRoute(let route), .deleteRoute(let route):
+        case .replaceRoute(let route), .deleteRoute(let route), .addRoute(let route):
             if let source = route.source, source.isV4 != route.destination.address.isV4 {
                 throw .invalidArgument("\(self): source and destination families differ")
             }
@@ -67,6 +67,11 @@ extension NetlinkRequest {
         case .replaceRoute(let route):
             header.pointee.nlmsg_type = UInt16(RTM_NEWROUTE)
             header.pointee.nlmsg_flags |= UInt16(NLM_F_CREATE | NLM_F_REPLACE)
+            encodeRoute(route, into: header, deleting: false)
+
+        case .addRoute(let route):
+            header.pointee.nlmsg_type = UInt16(RTM_NEWROUTE)
+            header.pointee.nlmsg_flags |= UInt16(NLM_F_CREATE | NLM_F_EXCL)
             encodeRoute(route, into: header, deleting: false)
 
         case .deleteRoute(let route):

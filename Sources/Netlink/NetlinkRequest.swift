@@ -14,6 +14,9 @@ public enum NetlinkRequest: Sendable, Hashable, CustomStringConvertible {
     /// Adds or replaces the route with the same table, destination and metric (`RTM_NEWROUTE` with
     /// `NLM_F_CREATE | NLM_F_REPLACE`).
     case replaceRoute(Route)
+    /// Adds a route only when no route (of any owner) has its table, destination and metric
+    /// (`RTM_NEWROUTE` with `NLM_F_CREATE | NLM_F_EXCL`); otherwise the kernel answers `EEXIST`.
+    case addRoute(Route)
     /// Removes the route with this destination and table, matching its protocol, and its interface,
     /// gateway and metric when given (`RTM_DELROUTE`). Protocol 0 matches any owner.
     case deleteRoute(Route)
@@ -26,6 +29,7 @@ public enum NetlinkRequest: Sendable, Hashable, CustomStringConvertible {
             "\(replace ? "replace" : "add") address \(address)" + (lifetime.map { " \($0)" } ?? "")
         case .deleteAddress(let address): "delete address \(address)"
         case .replaceRoute(let route): "replace route \(route)"
+        case .addRoute(let route): "add route \(route)"
         case .deleteRoute(let route): "delete route \(route)"
         }
     }

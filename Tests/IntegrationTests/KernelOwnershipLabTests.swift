@@ -1,0 +1,78 @@
+// meshgated touches only the kernel state it owns (issue 7): routes of protocol 88, in whatever table
+// the configuration names. Read back with `ip route` in the lab's namespaces.
+//
+// Run: swift build --product meshgated && swift build --product meshgate &&
+//      swift test --filter KernelOwnershipLabTests
+
+import Foundation
+import MeshgateTestSupport
+import Testing
+
+@Suite(
+    "kernel ownership in the two-region lab", .serialized, .tags(.privileged), .requiresLab("nft", "tshark"),
+    .gatewayLab)
+struct KernelOwnershipLabTests {
+    var lab: GatewayLab {
+        get throws { try #require(GatewayLabScope.current, "the suite's gateway lab is not up") }
+    }
+
+    /// `ip route show` lines of every protocol but meshgate's, sorted: what meshgated must never change.
+    func foreignRoutes(_ lab: GatewayLab, _ gateway: LabGateway) async throws -> [String] {
+        try await lab.kernelRoutes(gateway).filter { !$0.isMeshgate }.map(\.description).sorted()
+    }
+
+    @Test("drill withdraw on a standby leaves its connected LAN route as it was, also after a restart")
+    func withdrawDrillOnStandby() async throws {
+        let lab = try self.lab
+        let primaries = try await lab.restoreBaseline()
+        let standby = try #require(primaries[.nyc1]).partner
+        let before = try await foreignRoutes(lab, standby)
+        #expect(before.contains { $0.hasPrefix("10.10.10.0/24") && $0.contains("proto kernel") }, "\(before)")
+
+        let drill = try await lab.meshgateCommand(
+            standby, ["drill", "withdraw", "--subnet", LabRegion.nyc1.subnet, "--json"], timeout: .seconds(30))
+        print("[kernel ownership] drill withdraw on \(standby): \(drill.standardOutput.trimmed)")
+        let after = try await foreignRoutes(lab, standby)
+        #expect(after == before, "drill withdraw changed \(standby)'s own routes:\nbefore \(before)\nafter \(after)")
+        let ours = try await lab.meshgateRoutes(standby).map(\.dst)
+        #expect(!ours.contains(LabRegion.nyc1.subnet), "\(standby) routes its own LAN through the overlay: \(ours)")
+
+        try await lab.stop(standby)
+        try await lab.start(standby)
+        _ = try await lab.waitSettled()
+        let restarted = try await foreignRoutes(lab, standby)
+        #expect(restarted == before, "after a restart of \(standby):\nbefore \(before)\nafter \(restarted)")
+    }
+
+    @Test("a reload of kernel.route_table moves our routes there, and back; foreign routes stay")
+    func routeTableReloadMovesRoutes() async throws {
+        let lab = try self.lab
+        try await lab.restoreBaseline()
+        let gateway = LabGateway.fsn1a
+        let original = try lab.readConfig(gateway)
+        let foreign = try await foreignRoutes(lab, gateway)
+        let mainBefore = try await lab.meshgateRoutes(gateway).map(\.dst).sorted()
+        #expect(mainBefore.contains(LabRegion.nyc1.subnet), "\(mainBefore)")
+        defer { try? lab.writeConfig(gateway, original) }
+
+        try lab.writeConfig(gateway, original + "kernel:\n  route_table: 100\n  route_metric: 20\n")
+        let reload = try await lab.reloadConfig(gateway)
+        #expect(reload.succeeded, "\(reload)")
+        #expect(reload.standardOutput.contains("kernel.route_table"), "\(reload)")
+        let inMain = try await lab.meshgateRoutes(gateway)
+        #expect(inMain.isEmpty, "our routes stayed in main: \(inMain)")
+        let table100 = try await lab.run(in: lab.namespace(gateway), ["ip", "route", "show", "table", "100"])
+            .standardOutput
+        for subnet in mainBefore {
+            #expect(table100.contains("\(subnet) dev") && table100.contains("metric 20"), "table 100: \(table100)")
+        }
+        #expect(try await foreignRoutes(lab, gateway) == foreign)
+
+        try lab.writeConfig(gateway, original)
+        #expect(try await lab.reloadConfig(gateway).succeeded)
+        #expect(try await lab.meshgateRoutes(gateway).map(\.dst).sorted() == mainBefore)
+        let emptied = try await lab.run(in: lab.namespace(gateway), ["ip", "route", "show", "table", "100"])
+        #expect(emptied.standardOutput.trimmed.isEmpty, "left in table 100: \(emptied.standardOutput)")
+        #expect(try await foreignRoutes(lab, gateway) == foreign)
+    }
+}
