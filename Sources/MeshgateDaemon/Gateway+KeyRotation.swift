@@ -75,6 +75,17 @@ extension Gateway {
                         }
                 }.map(\.name))
         }
+        // Persist first: the new key is written and synced next to the key file before any peer hears of
+        // it, so a key directory that cannot be written (a read-only unit, a full disk) changes nothing.
+        let staged = config.node.privateKeyFile + ".new"
+        do {
+            try Gateway.writeStagedKey(newKey, path: staged)
+        } catch {
+            probe?.stop()
+            return .failure(
+                "key not rotated: cannot write the new key next to \(config.node.privateKeyFile): \(error) (nothing changed; the key directory must be writable)"
+            )
+        }
         let announcement = Gateway.keyRotationMagic + newPublic.bytes
         let deadline = started + .seconds(2)
         var lastSend = Timestamp.zero
@@ -93,17 +104,20 @@ extension Gateway {
         let acked = lock.withLock { keyRotationAcks }
         let missing = live.subtracting(acked).sorted()
         if !missing.isEmpty {
+            unlink(staged)
             probe?.stop()
             return .failure(
                 "key not rotated: \(missing.joined(separator: ", ")) did not acknowledge the new key within 2 s (nothing changed here; peers that did acknowledge now expect \(newPublic.base64) and will reject handshakes under the old key until they hear it again)"
             )
         }
-        // Persist first: a crash after switching must not bring the old key back.
+        // The staged key takes the key file's place atomically before we switch: a crash after switching
+        // must not bring the old key back.
         do {
-            try Gateway.writeKeyFile(newKey, path: config.node.privateKeyFile)
+            try Gateway.commitStagedKey(staged, to: config.node.privateKeyFile)
         } catch {
+            unlink(staged)
             probe?.stop()
-            return .failure("cannot write the new key to \(config.node.privateKeyFile): \(error)")
+            return .failure("cannot replace \(config.node.privateKeyFile) with the new key: \(error)")
         }
         let switched = Gateway.now()
         // Taken before the handshakes start: a handshake can complete within a millisecond.
@@ -156,16 +170,33 @@ extension Gateway {
                 ]))
     }
 
-    /// Writes a key file atomically with mode 0600.
-    static func writeKeyFile(_ key: Key32, path: String) throws {
-        let temporary = path + ".new"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw SystemError("open \(temporary)", errno: errno) }
+    /// Writes `key` to `path` (mode 0600) and syncs it to disk.
+    static func writeStagedKey(_ key: Key32, path: String) throws {
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        guard fd >= 0 else { throw SystemError("open \(path)", errno: errno) }
+        defer { close(fd) }
         let text = Array((key.base64 + "\n").utf8)
         let written = text.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-        fsync(fd)
-        close(fd)
-        guard written == text.count else { throw SystemError("write \(temporary)", errno: errno) }
-        guard rename(temporary, path) == 0 else { throw SystemError("rename \(temporary)", errno: errno) }
+        guard written == text.count else {
+            let error = errno
+            unlink(path)
+            throw SystemError("write \(path)", errno: error)
+        }
+        guard fsync(fd) == 0 else {
+            let error = errno
+            unlink(path)
+            throw SystemError("fsync \(path)", errno: error)
+        }
+    }
+
+    /// Renames the staged key over the key file and syncs the directory, so the rename survives a crash.
+    static func commitStagedKey(_ staged: String, to path: String) throws {
+        guard rename(staged, path) == 0 else { throw SystemError("rename \(staged)", errno: errno) }
+        let directory = String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)])
+        let fd = open(directory.isEmpty ? "." : directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if fd >= 0 {
+            fsync(fd)
+            close(fd)
+        }
     }
 }

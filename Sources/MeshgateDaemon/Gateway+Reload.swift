@@ -121,6 +121,10 @@ extension Gateway {
             logger.error("kernel update after reload failed (retrying): \(error)")
             kernelRoutesDirty = true
         }
+        // Peers added or changed may have a new engine entry, or lost their allowed IPs above: assign
+        // theirs again.
+        let touched = Set(new.peers.filter { oldPeers[$0.name] != $0 }.map(\.name))
+        appliedAllowedIPs = appliedAllowedIPs.filter { !touched.contains($0.value) }
         applyAllowedIPs()
         recomputeRoutes(now: Gateway.now())
         logger.notice("configuration reloaded: \(changes.description)")

@@ -66,6 +66,8 @@ public final class Gateway: @unchecked Sendable {
     var lanHealthy = true
     var nextHops: [IPPrefix: String] = [:]
     var withoutPrimary: [IPPrefix] = []
+    /// The allowed IPs last given to the engine, prefix → peer name.
+    var appliedAllowedIPs: [IPPrefix: String] = [:]
     /// Learned prefixes refused for lying inside another HA group's subnet (reported on change).
     var refusedInsideGroups: [IPPrefix] = []
     var lastRouteChangeAt: Timestamp?
@@ -127,6 +129,10 @@ public final class Gateway: @unchecked Sendable {
             change.peers.append(p)
         }
         if let error = device.apply(change) { throw GatewayError.startup("WireGuard configuration: \(error)") }
+        for peer in config.peers {
+            appliedAllowedIPs[IPPrefix(address: peer.overlayAddress, length: peer.overlayAddress.isV4 ? 32 : 128)!] =
+                peer.name
+        }
 
         kernel = try KernelState(
             overlayInterface: device.interfaceName, routeTable: config.kernel.routeTable,
@@ -449,20 +455,26 @@ public final class Gateway: @unchecked Sendable {
         }
     }
 
-    /// Each peer's allowed IPs: its overlay address plus the subnets routed to it.
+    /// Each peer's allowed IPs: its overlay address plus the subnets routed to it, changed by difference
+    /// from what was applied last (``AllowedIPsChange``). Peers whose engine entry was recreated (reload,
+    /// key change) are dropped from `appliedAllowedIPs` first, so theirs are assigned again.
     func applyAllowedIPs() {
+        var wanted: [IPPrefix: String] = [:]
+        for peer in config.peers where !keyExpiryEnforced.contains(peer.name) {
+            wanted[IPPrefix(address: peer.overlayAddress, length: peer.overlayAddress.isV4 ? 32 : 128)!] = peer.name
+        }
+        for (prefix, gateway) in nextHops where wanted[prefix] == nil { wanted[prefix] = gateway }
+        let change = AllowedIPsChange(from: appliedAllowedIPs, to: wanted)
+        guard !change.isEmpty else { return }
+        let keys = peerKeys
         device.engine.withLock { engine in
-            for peerConfig in config.peers where peerConfig.name != config.node.name {
-                guard let key = peerKeys[peerConfig.name], let peer = engine.peer(publicKey: key) else { continue }
-                engine.removeAllowedIPs(for: peer)
-                let overlay = IPPrefix(
-                    address: peerConfig.overlayAddress, length: peerConfig.overlayAddress.isV4 ? 32 : 128)!
-                engine.addAllowedIP(overlay, for: peer)
-                for (prefix, gateway) in nextHops where gateway == peerConfig.name {
-                    engine.addAllowedIP(prefix, for: peer)
-                }
+            for prefix in change.removed { engine.removeAllowedIP(prefix) }
+            for (prefix, name) in change.assigned {
+                guard let key = keys[name], let peer = engine.peer(publicKey: key) else { continue }
+                engine.addAllowedIP(prefix, for: peer)
             }
         }
+        appliedAllowedIPs = wanted
     }
 
     // MARK: - Sending

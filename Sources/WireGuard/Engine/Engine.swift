@@ -166,6 +166,9 @@ public final class Engine: @unchecked Sendable {
 
     public func removeAllowedIPs(for peer: Peer) { allowedIPs.removeAll(for: peer) }
 
+    /// Removes `prefix` from whichever peer has it.
+    public func removeAllowedIP(_ prefix: IPPrefix) { allowedIPs.remove(prefix) }
+
     public func allowedIPs(for peer: Peer) -> [IPPrefix] { allowedIPs.prefixes(for: peer) }
 
     // MARK: - Outputs

@@ -1,17 +1,18 @@
-// meshgated touches only the kernel state it owns (issue 7): routes of protocol 88, in whatever table
-// the configuration names. Read back with `ip route` in the lab's namespaces.
+// Defects of the gateway core (issue 7), each checked the way it was found: meshgated touches only the
+// kernel state it owns (routes of protocol 88, in whatever table the configuration names; read back with
+// `ip route`), and a key rotation that cannot persist its key changes nothing.
 //
 // Run: swift build --product meshgated && swift build --product meshgate &&
-//      swift test --filter KernelOwnershipLabTests
+//      swift test --filter GatewayCoreLabTests
 
 import Foundation
 import MeshgateTestSupport
 import Testing
 
 @Suite(
-    "kernel ownership in the two-region lab", .serialized, .tags(.privileged), .requiresLab("nft", "tshark"),
+    "gateway core defects in the two-region lab", .serialized, .tags(.privileged), .requiresLab("nft", "tshark"),
     .gatewayLab)
-struct KernelOwnershipLabTests {
+struct GatewayCoreLabTests {
     var lab: GatewayLab {
         get throws { try #require(GatewayLabScope.current, "the suite's gateway lab is not up") }
     }
@@ -74,5 +75,36 @@ struct KernelOwnershipLabTests {
         let emptied = try await lab.run(in: lab.namespace(gateway), ["ip", "route", "show", "table", "100"])
         #expect(emptied.standardOutput.trimmed.isEmpty, "left in table 100: \(emptied.standardOutput)")
         #expect(try await foreignRoutes(lab, gateway) == foreign)
+    }
+
+    @Test("rotate-key with a read-only key directory fails and changes nothing: peers keep the old key")
+    func rotateKeyUnwritable() async throws {
+        let lab = try self.lab
+        try await lab.restoreBaseline()
+        let gateway = LabGateway.nyc1a
+        let directory = lab.directory(gateway)
+        let keyFile = "\(directory)/private.key"
+        let oldPrivate = try String(contentsOfFile: keyFile, encoding: .utf8)
+        let oldPublic = try await lab.status(gateway).publicKey
+        // As under ProtectSystem=strict without the key directory writable: a read-only bind mount, made in
+        // the daemon's own mount namespace (`ip netns exec` gives it one).
+        let pid = try String(contentsOfFile: "\(directory)/pid", encoding: .utf8).trimmed
+        let inDaemon = ["nsenter", "-t", pid, "-m", "--"]
+        try await Command.run(
+            inDaemon + ["sh", "-c", "mount --bind \"$0\" \"$0\" && mount -o remount,ro,bind \"$0\"", directory])
+        defer { _ = Command.runBlocking(inDaemon + ["umount", directory]) }
+
+        let rotation = try await lab.meshgateCommand(gateway, ["rotate-key"])
+        try await Command.run(inDaemon + ["umount", directory])
+        #expect(!rotation.succeeded, "\(rotation)")
+        #expect(rotation.standardError.contains("nothing changed"), "\(rotation)")
+        #expect(try String(contentsOfFile: keyFile, encoding: .utf8) == oldPrivate)
+        #expect(try await lab.status(gateway).publicKey == oldPublic)
+        for peer in LabGateway.allCases where peer != gateway {
+            let keys = try await lab.wireGuardPeers(peer)
+            #expect(keys.contains(oldPublic), "\(peer) no longer knows \(gateway)'s key: \(keys)")
+        }
+        // Traffic through the gateway still works after the refused rotation.
+        _ = try await lab.waitSettled()
     }
 }
