@@ -119,7 +119,7 @@ let package = Package(
         .executableTarget(
             name: "MeshgateCLI",
             dependencies: [
-                "CryptoPrimitives", "ControlProtocol", "GatewayConfig",
+                "CryptoPrimitives", "ControlProtocol", "GatewayConfig", "LinuxSystem",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings

@@ -9,6 +9,34 @@ public enum ControlProtocol {
     public static let version = 1
     /// Where `meshgated` listens unless the config says otherwise.
     public static let defaultSocketPath = "/run/meshgate/control.sock"
+    /// The environment variable that overrides ``defaultSocketPath`` for the CLI.
+    public static let socketEnvironmentVariable = "MESHGATE_SOCKET"
+    /// The version of meshgate's software (`meshgate --version`, `meshgated --version`, build info metric).
+    public static let softwareVersion = "0.1.0"
+    /// The `schema_version` every `--json` output carries; raised when a field changes meaning or goes.
+    public static let jsonSchemaVersion = 1
+
+    /// `value` as the CLI prints it with `--json`: pretty, sorted keys, slashes unescaped, with
+    /// `schema_version` added to the top-level object.
+    public static func jsonOutput(_ value: some Encodable) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        let data = (try? encoder.encode(JSONOutput(body: value))) ?? Data("{}".utf8)
+        return String(decoding: data, as: UTF8.self)
+    }
+}
+
+/// A top-level JSON object with `schema_version` merged into the encoded body.
+private struct JSONOutput<Body: Encodable>: Encodable {
+    var body: Body
+
+    private enum Keys: String, CodingKey { case schemaVersion = "schema_version" }
+
+    func encode(to encoder: any Encoder) throws {
+        try body.encode(to: encoder)
+        var container = encoder.container(keyedBy: Keys.self)
+        try container.encode(ControlProtocol.jsonSchemaVersion, forKey: .schemaVersion)
+    }
 }
 
 /// A request from the CLI.

@@ -37,6 +37,15 @@ public enum ConfigError: Error, Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// The longest value quoted in a message; a longer one is cut, saying how long it was.
+    public static let maximumQuotedValueLength = 120
+
+    /// `value`, or its first ``maximumQuotedValueLength`` characters and its length.
+    static func shortened(_ value: String) -> String {
+        guard value.utf8.count > maximumQuotedValueLength else { return value }
+        return "\(value.prefix(maximumQuotedValueLength))… (\(value.utf8.count) bytes)"
+    }
+
     /// One line for the operator, starting with the key path.
     public var description: String {
         switch self {
@@ -52,9 +61,9 @@ public enum ConfigError: Error, Sendable, Hashable, CustomStringConvertible {
         case .typeMismatch(let key, let expected, let found):
             return "\(key): expected \(expected), found \(found)"
         case .invalidValue(let key, let value, let reason):
-            return "\(key): invalid value \"\(value)\": \(reason)"
+            return "\(key): invalid value \"\(Self.shortened(value))\": \(reason)"
         case .outOfRange(let key, let value, let range):
-            return "\(key): \(value) is out of range \(range.lowerBound)...\(range.upperBound)"
+            return "\(key): \(Self.shortened(value)) is out of range \(range.lowerBound)...\(range.upperBound)"
         case .nonCanonicalPrefix(let key, let value, let canonical):
             return "\(key): \(value) has host bits set; write the network as \(canonical)"
         case .publicSubnet(let key, let value):

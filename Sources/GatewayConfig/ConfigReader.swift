@@ -229,6 +229,16 @@ enum Parse {
 
     static func endpoint(_ text: String, at path: String) -> Result<Endpoint, ConfigError> {
         guard let endpoint = Endpoint(text) else {
+            if let colon = text.lastIndex(of: ":"), UInt16(text[text.index(after: colon)...]) != nil,
+                text[..<colon].contains(where: \.isLetter), !text.hasPrefix("[")
+            {
+                return .failure(
+                    .invalidValue(
+                        key: path, value: text,
+                        reason:
+                            "host names are not resolved: give the peer's IP address (198.51.100.7:51820), so the mesh does not depend on DNS when it starts"
+                    ))
+            }
             return .failure(
                 .invalidValue(
                     key: path, value: text,

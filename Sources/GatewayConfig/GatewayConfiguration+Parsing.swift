@@ -21,6 +21,15 @@ extension GatewayConfiguration {
         return .failure(ConfigErrorList(reader.errors))
     }
 
+    /// `node.private_key_file` as written in `yaml`, even when the rest of the file is invalid, so a
+    /// checker can report the key file's problems in the same run. Pure.
+    public static func declaredPrivateKeyFile(yaml: String) -> String? {
+        guard let root = try? Yams.compose(yaml: yaml), let node = root.mapping?["node"],
+            let value = node.mapping?["private_key_file"]?.scalar?.string, value.hasPrefix("/")
+        else { return nil }
+        return value
+    }
+
     private static func syntaxError(_ error: any Error) -> ConfigError {
         guard let yamlError = error as? YamlError else {
             return .syntax(line: 1, column: 1, message: "\(error)")
@@ -288,7 +297,19 @@ extension GatewayConfiguration {
         _ advertised: [(prefix: IPPrefix, key: String)], allowPublicSubnets: Bool, overlayAddress: IPAddress?,
         peers: [(peer: PeerSettings, key: String)], _ reader: inout ConfigReader
     ) -> [IPPrefix] {
+        // Linear in the list: each accepted prefix is indexed under itself and every shorter mask of it,
+        // so "is inside an accepted prefix" and "contains one" are a few dictionary lookups, not a scan.
         var accepted: [(prefix: IPPrefix, key: String)] = []
+        var acceptedKeys: [IPPrefix: String] = [:]
+        var ancestors: [IPPrefix: IPPrefix] = [:]
+        // Overlay addresses are routed through the overlay interface; a LAN subnet must not contain one.
+        var overlayAddresses: [(address: IPAddress, key: String)] = peers.map {
+            ($0.peer.overlayAddress, "\($0.key).overlay_address")
+        }
+        if let overlayAddress { overlayAddresses.insert((overlayAddress, "overlay.address"), at: 0) }
+        func masks(of prefix: IPPrefix) -> [IPPrefix] {
+            (0...prefix.length).compactMap { IPPrefix(address: prefix.address, length: $0)?.canonical }
+        }
         for (prefix, key) in advertised {
             guard prefix.isCanonical else {
                 reader.record(
@@ -299,21 +320,17 @@ extension GatewayConfiguration {
                 reader.record(.publicSubnet(key: key, value: prefix.description))
                 continue
             }
-            if let first = accepted.first(where: { $0.prefix == prefix }) {
-                reader.record(.duplicate(key: key, value: prefix.description, firstKey: first.key))
+            if let first = acceptedKeys[prefix] {
+                reader.record(.duplicate(key: key, value: prefix.description, firstKey: first))
                 continue
             }
-            if let other = accepted.first(where: { $0.prefix.overlaps(prefix) }) {
+            let outer = masks(of: prefix).first { acceptedKeys[$0] != nil }
+            if let other = outer ?? ancestors[prefix], let otherKey = acceptedKeys[other] {
                 reader.record(
                     .overlappingSubnets(
-                        key: key, value: prefix.description, otherKey: other.key, otherValue: other.prefix.description))
+                        key: key, value: prefix.description, otherKey: otherKey, otherValue: other.description))
                 continue
             }
-            // Overlay addresses are routed through the overlay interface; a LAN subnet must not contain one.
-            var overlayAddresses: [(address: IPAddress, key: String)] = peers.map {
-                ($0.peer.overlayAddress, "\($0.key).overlay_address")
-            }
-            if let overlayAddress { overlayAddresses.insert((overlayAddress, "overlay.address"), at: 0) }
             if let clash = overlayAddresses.first(where: { prefix.contains($0.address) }) {
                 reader.record(
                     .overlappingSubnets(
@@ -322,6 +339,8 @@ extension GatewayConfiguration {
                 continue
             }
             accepted.append((prefix, key))
+            acceptedKeys[prefix] = key
+            for mask in masks(of: prefix) where ancestors[mask] == nil { ancestors[mask] = prefix }
         }
         return accepted.map(\.prefix)
     }

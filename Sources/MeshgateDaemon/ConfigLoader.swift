@@ -1,6 +1,7 @@
 public import CryptoPrimitives
 import Foundation
 public import GatewayConfig
+import LinuxSystem
 
 /// A private key read from disk, kept apart so it is not printed by accident.
 public struct CryptoKey: Sendable {
@@ -17,15 +18,14 @@ public enum ConfigLoader {
     public static func load(path: String) throws -> (GatewayConfiguration, privateKey: CryptoKey) {
         let config = try parse(path: path)
         let keyPath = config.node.privateKeyFile
-        guard let text = try? String(contentsOfFile: keyPath, encoding: .utf8) else {
-            throw Failure(description: "\(path): node.private_key_file: cannot read \(keyPath)")
-        }
-        var info = stat()
-        guard stat(keyPath, &info) == 0 else {
-            throw Failure(description: "\(path): node.private_key_file: cannot stat \(keyPath)")
+        let file: SmallFile
+        do {
+            file = try SmallFile.read(keyPath)
+        } catch {
+            throw Failure(description: "\(path): node.private_key_file: \(error)")
         }
         let key: Key32
-        switch GatewayConfiguration.validatePrivateKeyFile(contents: text, mode: UInt32(info.st_mode), path: keyPath) {
+        switch GatewayConfiguration.validatePrivateKeyFile(contents: file.text, mode: file.mode, path: keyPath) {
         case .success(let k): key = k
         case .failure(let error): throw Failure(description: "\(path): \(error)")
         }
@@ -38,12 +38,14 @@ public enum ConfigLoader {
         for (i, peer) in config.peers.enumerated() {
             guard let file = peer.presharedKeyFile else { continue }
             let key = "peers[\(i)].preshared_key_file"
-            var info = stat()
-            guard let text = try? String(contentsOfFile: file, encoding: .utf8), stat(file, &info) == 0 else {
-                throw Failure(description: "\(path): \(key): cannot read \(file)")
+            let read: SmallFile
+            do {
+                read = try SmallFile.read(file)
+            } catch {
+                throw Failure(description: "\(path): \(key): \(error)")
             }
             if case .failure(let error) = GatewayConfiguration.validatePrivateKeyFile(
-                contents: text, mode: UInt32(info.st_mode), path: file, key: key)
+                contents: read.text, mode: read.mode, path: file, key: key)
             {
                 throw Failure(description: "\(path): \(error)")
             }

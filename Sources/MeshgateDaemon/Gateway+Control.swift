@@ -7,22 +7,36 @@ import LinuxSystem
 import Netlink
 import NetworkTypes
 import Routing
+import Synchronization
 import WireGuard
 
 // MARK: - Answers to the control socket
 
 extension Gateway {
-    /// Answers one CLI request. Runs on the control thread; takes the state lock only briefly.
+    /// Answers one CLI request. Runs on the client's control thread (clients are served concurrently);
+    /// takes the state lock only briefly. Drills, key rotations and reloads change the gateway, so only
+    /// one of them runs at a time; a second is refused at once rather than queued.
     public func handle(_ request: ControlRequest) -> ControlResponse {
         switch request {
         case .status: return ControlResponse(status: statusReport())
         case .routes: return ControlResponse(routes: routeReports())
         case .peers: return ControlResponse(peers: peerReports())
-        case .drillFailover(let group, let restore): return drillFailover(group: group, restore: restore)
-        case .drillWithdraw(let prefix): return drillWithdraw(prefix: prefix)
-        case .rotateKey: return rotateKey(measure: false)
-        case .reload: return reload()
-        case .drillKeyRotation: return rotateKey(measure: true)
+        case .drillFailover, .drillWithdraw, .rotateKey, .reload, .drillKeyRotation:
+            guard
+                operationInProgress.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing)
+                    .exchanged
+            else {
+                return .failure(
+                    "another drill, key rotation or reload is running on this gateway; try again when it ends")
+            }
+            defer { operationInProgress.store(false, ordering: .releasing) }
+            switch request {
+            case .drillFailover(let group, let restore): return drillFailover(group: group, restore: restore)
+            case .drillWithdraw(let prefix): return drillWithdraw(prefix: prefix)
+            case .rotateKey: return rotateKey(measure: false)
+            case .reload: return reload()
+            default: return rotateKey(measure: true)
+            }
         }
     }
 

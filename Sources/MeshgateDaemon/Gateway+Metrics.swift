@@ -79,5 +79,6 @@ extension Gateway {
             metrics.setPacketsDroppedTotal(reason: reason.rawValue, total: drops[reason])
         }
         for (result, total) in handshakeTotals { metrics.setHandshakesTotal(result: result, total: total) }
+        for (reason, total) in routeMessageDrops { metrics.setRouteMessagesDroppedTotal(reason: reason, total: total) }
     }
 }

@@ -28,7 +28,7 @@ public final class Gateway: @unchecked Sendable {
     /// UDP port of drill probes and step-down requests.
     public static let probePort: UInt16 = 51822
     static let loopInterval: Int32 = 10  // ms
-    public static let version = "0.1.0"
+    public static let version = ControlProtocol.softwareVersion
 
     /// The configuration in force; replaced as a whole by ``reload(path:)``. Reading takes a short lock of
     /// its own, so the loop (which holds `lock`) and the control thread can both read it.
@@ -44,6 +44,8 @@ public final class Gateway: @unchecked Sendable {
     let overlaySocket: DatagramSocket
     let probeSocket: DatagramSocket
     let lock = PThreadMutex()
+    /// A drill, key rotation or reload is running (they are exclusive; reads are not).
+    let operationInProgress = Atomic<Bool>(false)
     private var thread: OSThread?
     private let stopEvent: WakeEvent
     /// This gateway's public key; changes on `rotate-key`. Guarded by `lock`.
@@ -62,6 +64,8 @@ public final class Gateway: @unchecked Sendable {
     var lastAdvertAt = Timestamp.zero
     var lastLANCheckAt = Timestamp.zero
     var lastVIPRefreshAt = Timestamp.zero
+    /// When to announce the virtual IP again after a takeover (``announcementSchedule(after:)``).
+    var vipAnnouncements: [Timestamp] = []
     var lastForwardingCheckAt = Timestamp.zero
     var lanHealthy = true
     var nextHops: [IPPrefix: String] = [:]
@@ -82,6 +86,8 @@ public final class Gateway: @unchecked Sendable {
     /// Subnets with a `meshgate_route_primary` series, so withdrawn ones can be removed.
     var exportedSubnets: Set<IPPrefix> = []
     var metricsServer: MetricsServer?
+    /// Refused route-protocol messages by reason (decode error label or `sender_mismatch`), for the metric.
+    var routeMessageDrops: [String: UInt64] = [:]
     /// Handshake outcomes by result label (`completed`, `refused`, `timed_out`), for the metric.
     var handshakeTotals: [String: UInt64] = [:]
     let probes: OverlayProbes
@@ -174,8 +180,8 @@ public final class Gateway: @unchecked Sendable {
     static func now() -> Timestamp { Timestamp(nanoseconds: SystemClock.monotonicNanoseconds()) }
 
     static func readKey(path: String, key: String) -> Key32? {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
-        return Key32(base64: text.trimmingCharacters(in: .whitespacesAndNewlines))
+        guard let file = try? SmallFile.read(path) else { return nil }
+        return Key32(base64: file.text.trimmingCharacters(in: .whitespacesAndNewlines))
     }
 
     // MARK: - Lifecycle
@@ -322,6 +328,10 @@ public final class Gateway: @unchecked Sendable {
         {
             sendAdvert(now: now)
         }
+        if let ha = config.ha, election?.role == .primary, let next = vipAnnouncements.first, now >= next {
+            vipAnnouncements.removeFirst()
+            kernel.announceVirtualIP(ha.lan.virtualIP, on: ha.lan.interface)
+        }
         if let ha = config.ha, election?.role == .primary,
             now.duration(since: lastVIPRefreshAt) >= .milliseconds(500)
         {
@@ -346,12 +356,14 @@ public final class Gateway: @unchecked Sendable {
         switch Advertisement.decode(bytes) {
         case .success(let m): message = m
         case .failure(let error):
+            routeMessageDrops[error.label, default: 0] += 1
             logger.debug("control message from \(source) dropped: \(error)")
             return nil
         }
         guard message.isSent(from: source.address, overlayAddresses: config.peerOverlayAddresses),
             message.sender != config.node.name
         else {
+            routeMessageDrops["sender_mismatch", default: 0] += 1
             logger.warning("control message claiming to be from \(message.sender) arrived from \(source); dropped")
             return nil
         }
@@ -394,13 +406,25 @@ public final class Gateway: @unchecked Sendable {
             do {
                 try kernel.holdVirtualIP(ha.lan.virtualIP, on: ha.lan.interface, announce: true)
                 lastVIPRefreshAt = now
+                vipAnnouncements = Gateway.announcementSchedule(after: now)
             } catch {
                 logger.error("cannot take virtual IP \(ha.lan.virtualIP): \(error)")
             }
         } else {
+            vipAnnouncements = []
             kernel.releaseVirtualIP(ha.lan.virtualIP, on: ha.lan.interface)
         }
         pendingTriggeredAdvert = true
+    }
+
+    /// After the announcement sent on takeover, four more 100 ms apart, as VRRP implementations repeat
+    /// theirs (keepalived: `garp_master_repeat 5`), so a LAN host or switch that missed one still learns
+    /// where the virtual IP went. The burst ends within one dead interval. keepalived's delayed second
+    /// burst (`garp_master_delay`) is left out on purpose: in a partition between the pair, a primary's
+    /// late burst would take the LAN back from the newer claimant that the rest of the mesh routes to, and
+    /// the return path would then break on the far side's cryptokey routing.
+    static func announcementSchedule(after takeover: Timestamp) -> [Timestamp] {
+        (1...4).map { takeover + .milliseconds(100 * $0) }
     }
 
     /// Recomputes every subnet's next hop; on change, moves WireGuard allowed IPs and kernel routes together.

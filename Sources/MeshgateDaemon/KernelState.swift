@@ -110,7 +110,8 @@ final class KernelState {
 
     // MARK: - LAN virtual IP
 
-    /// Holds (or refreshes) the virtual IP on the LAN interface; announces it with a gratuitous ARP when newly taken.
+    /// Holds (or refreshes) the virtual IP on the LAN interface; with `announce`, also sends one
+    /// announcement (``announceVirtualIP(_:on:)``).
     func holdVirtualIP(_ prefix: IPPrefix, on interface: String, announce: Bool) throws {
         guard let link = try netlink.link(named: interface) else {
             throw SystemError("LAN interface \(interface) not found", errno: ENODEV)
@@ -120,13 +121,28 @@ final class KernelState {
             address, replace: true,
             lifetime: AddressLifetime(valid: KernelState.virtualIPLifetime, preferred: KernelState.virtualIPLifetime))
         virtualIP = address
-        if announce, case .v4(let v4) = prefix.address {
-            do {
+        if announce { sendAnnouncement(prefix.address, link: link) }
+    }
+
+    /// Tells the LAN that the virtual IP is here now: a gratuitous ARP for IPv4, an unsolicited neighbour
+    /// advertisement (RFC 4861 §7.2.6) for IPv6.
+    func announceVirtualIP(_ prefix: IPPrefix, on interface: String) {
+        guard let link = try? netlink.link(named: interface) else { return }
+        sendAnnouncement(prefix.address, link: link)
+    }
+
+    private func sendAnnouncement(_ address: IPAddress, link: Link) {
+        do {
+            switch address {
+            case .v4(let v4):
                 try GratuitousARP.announce(
                     address: v4, interfaceIndex: link.index, hardwareAddress: link.hardwareAddress)
-            } catch {
-                logger.warning("gratuitous ARP for \(v4) failed: \(error)")
+            case .v6(let v6):
+                try UnsolicitedNeighborAdvertisement.announce(
+                    address: v6, interfaceIndex: link.index, hardwareAddress: link.hardwareAddress)
             }
+        } catch {
+            logger.warning("announcing virtual IP \(address) failed: \(error)")
         }
     }
 

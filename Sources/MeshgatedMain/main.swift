@@ -18,7 +18,8 @@ struct Meshgated: ParsableCommand {
             what it added to the kernel. Tells systemd when it is ready (NOTIFY_SOCKET).
 
             Exit codes: 0 clean stop, 1 the config is invalid or start-up failed.
-            """)
+            """,
+        version: ControlProtocol.softwareVersion)
 
     @Option(help: "The gateway's YAML config file.")
     var config: String

@@ -147,6 +147,15 @@ public enum MetricCatalog {
         labelNames: ["reason"]
     )
 
+    /// `meshgate_route_messages_dropped_total{reason}`: route-protocol datagrams refused by the decoder or
+    /// the origin check; `reason` is an `AdvertisementDecodeError` label or `sender_mismatch`.
+    public static let routeMessagesDropped = MetricDefinition(
+        name: "meshgate_route_messages_dropped_total",
+        help: "Route-protocol messages from peers that were refused, by reason.",
+        kind: .counter,
+        labelNames: ["reason"]
+    )
+
     /// `meshgate_handshakes_total{result}`: WireGuard handshakes by result (a short snake_case word).
     public static let handshakes = MetricDefinition(
         name: "meshgate_handshakes_total",
@@ -168,7 +177,7 @@ public enum MetricCatalog {
         peerUp, peerLastHandshakeTimestamp, peerReceiveBytes, peerTransmitBytes, peerRTT, peerProbeLoss,
         peerKeyExpiryTimestamp,
         routePrimary, routesInstalled, routeLastChangeTimestamp, failovers, failoverDuration, haRole,
-        ipForwardingEnabled, mssClampedPackets, packetsDropped, handshakes, buildInfo,
+        ipForwardingEnabled, mssClampedPackets, packetsDropped, routeMessagesDropped, handshakes, buildInfo,
     ]
 
     /// The per-peer definitions: the series ``MetricsRegistry/removePeer(name:)`` deletes.

@@ -18,6 +18,11 @@ extension MetricsRegistry {
         state.withLock { advance(MetricCatalog.packetsDropped, [reason], toTotal: total, in: &$0) }
     }
 
+    /// Follows the daemon's running count of refused route-protocol messages for one reason.
+    public func setRouteMessagesDroppedTotal(reason: String, total: UInt64) {
+        state.withLock { advance(MetricCatalog.routeMessagesDropped, [reason], toTotal: total, in: &$0) }
+    }
+
     /// Follows the engine's running count of handshakes with one result (a snake_case word such as
     /// `completed`, `failed`, `timed_out`; keep the set small and fixed).
     public func setHandshakesTotal(result: String, total: UInt64) {

@@ -107,4 +107,66 @@ struct GatewayCoreLabTests {
         // Traffic through the gateway still works after the refused rotation.
         _ = try await lab.waitSettled()
     }
+
+    @Test("a takeover announces the virtual IP five times within half a second, as VRRP implementations do")
+    func repeatedGratuitousARP() async throws {
+        let lab = try self.lab
+        let primaries = try await lab.restoreBaseline()
+        let primary = try #require(primaries[.nyc1])
+        let vip = LabRegion.nyc1.virtualIP
+        let capture = try lab.startHelper(
+            in: lab.hostNamespace(.nyc1),
+            [
+                "tshark", "-n", "-l", "-i", "eth0", "-f", "arp", "-a", "duration:4", "-T", "fields", "-e",
+                "arp.src.proto_ipv4", "-e", "arp.dst.proto_ipv4",
+            ])
+        let clock = ContinuousClock()
+        let listening = clock.now + .seconds(10)
+        while !capture.standardError.contains("Capturing on"), clock.now < listening {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        let drill = try await lab.meshgateCommand(primary, ["drill", "failover", "--group", "nyc1", "--no-restore"])
+        #expect(drill.succeeded, "\(drill)")
+        await capture.waitForExit(timeout: .seconds(10))
+        let announcements = capture.standardOutput.split(separator: "\n").filter { $0 == "\(vip)\t\(vip)" }
+        #expect(
+            announcements.count >= 5, "gratuitous ARPs for \(vip): \(announcements.count)\n\(capture.standardOutput)")
+    }
+
+    @Test("the control socket serves status while a drill runs and while a client drips a byte every second")
+    func controlSocketConcurrency() async throws {
+        let lab = try self.lab
+        let primaries = try await lab.restoreBaseline()
+        let primary = try #require(primaries[.nyc1])
+        // A slow client: one byte a second, never a newline, for 8 s.
+        let drip = try lab.startHelper(
+            in: lab.namespace(primary),
+            [
+                LabEnvironment.python, "-c",
+                "import socket,sys,time\ns=socket.socket(socket.AF_UNIX)\ns.connect(sys.argv[1])\n"
+                    + "start=time.time()\ntry:\n  for _ in range(8):\n    s.send(b'{'); time.sleep(1)\n"
+                    + "except OSError:\n  pass\nprint('cut off after %.1f s' % (time.time()-start), flush=True)",
+                lab.controlSocket(primary),
+            ])
+        let drill = Task {
+            try await lab.meshgateCommand(primary, ["drill", "failover", "--group", "nyc1", "--json"])
+        }
+        try await Task.sleep(for: .milliseconds(500))
+        let clock = ContinuousClock()
+        let started = clock.now
+        let status = try await lab.meshgateCommand(primary, ["status", "--json"], timeout: .seconds(5))
+        let waited = clock.now - started
+        #expect(status.succeeded, "\(status)")
+        #expect(waited < .seconds(2), "status waited \(waited) behind the drill and the slow client")
+        let second = try await lab.meshgateCommand(primary, ["drill", "withdraw", "--subnet", LabRegion.nyc1.subnet])
+        #expect(!second.succeeded && second.standardError.contains("another drill"), "\(second)")
+        let first = try await drill.value
+        #expect(first.succeeded, "\(first)")
+        await drip.waitForExit(timeout: .seconds(15))
+        // One deadline for the whole request (5 s), not 5 s per byte.
+        #expect(drip.standardOutput.contains("cut off after"), "\(drip.result)")
+        if let seconds = drip.standardOutput.split(separator: " ").dropFirst(3).first.flatMap({ Double($0) }) {
+            #expect(seconds < 7, "the slow client was served for \(seconds) s")
+        }
+    }
 }

@@ -10,7 +10,7 @@ import MeshgateTestSupport
 import Testing
 
 @Suite(
-    "hostile peers in the two-region lab", .serialized, .tags(.privileged), .requiresLab("nft", "tshark"),
+    "hostile peers in the two-region lab", .serialized, .tags(.privileged), .requiresLab("nft", "tshark", "curl"),
     .gatewayLab)
 struct HostilePeerLabTests {
     var lab: GatewayLab {
@@ -63,6 +63,13 @@ struct HostilePeerLabTests {
         }
         let after = try await lab.waitSettled()
         #expect(after == before, "the hostile hellos moved a primary: \(before) → \(after)")
+        // The refusals are counted where an operator looks (scraped within the 1 s metrics refresh).
+        try await Task.sleep(for: .milliseconds(1200))
+        let scrape = try await lab.run(
+            in: lab.namespace(.nyc1a), ["curl", "-s", "http://127.0.0.1:9586/metrics"], check: false)
+        #expect(
+            scrape.standardOutput.contains("meshgate_route_messages_dropped_total{reason=\"term_out_of_range\"}"),
+            "\(scrape.standardOutput.split(separator: "\n").filter { $0.contains("route_messages") })")
         let ping = try await lab.run(
             in: lab.hostNamespace(.fsn1),
             ["ping", "-n", "-c", "10", "-i", "0.05", "-W", "1", LabRegion.nyc1.hostAddress], check: false)

@@ -23,6 +23,7 @@ struct MetricCatalogTests {
             "meshgate_ip_forwarding_enabled": ["family"],
             "meshgate_mss_clamped_packets_total": [],
             "meshgate_packets_dropped_total": ["reason"],
+            "meshgate_route_messages_dropped_total": ["reason"],
             "meshgate_handshakes_total": ["result"],
             "meshgate_build_info": ["version"],
         ]

@@ -26,6 +26,7 @@ struct MetricsRegistryTests {
         registry.setForwarding(family: .ipv6, enabled: false)
         registry.setMSSClampedPacketsTotal(12)
         registry.setPacketsDroppedTotal(reason: "invalid_mac1", total: 4)
+        registry.setRouteMessagesDroppedTotal(reason: "term_out_of_range", total: 2)
         registry.setHandshakesTotal(result: "completed", total: 9)
         return registry
     }

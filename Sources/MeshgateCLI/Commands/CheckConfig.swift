@@ -1,6 +1,8 @@
 import ArgumentParser
+import ControlProtocol
 import Foundation
 import GatewayConfig
+import LinuxSystem
 
 /// `meshgate check-config FILE`: validates a gateway config (and its key file's permissions) without
 /// touching the system.
@@ -23,6 +25,10 @@ struct CheckConfig: ParsableCommand {
             switch GatewayConfiguration.parse(yaml: yaml) {
             case .failure(let errors):
                 problems = errors.errors.map(\.description)
+                // The key file is checked even when the rest is broken, so one run reports everything.
+                if let keyFile = GatewayConfiguration.declaredPrivateKeyFile(yaml: yaml) {
+                    problems += keyFileProblems(keyFile)
+                }
             case .success(let config):
                 summary = [
                     "node": config.node.name, "overlay": "\(config.overlay.interface) \(config.overlay.address)",
@@ -31,16 +37,15 @@ struct CheckConfig: ParsableCommand {
                     "ha": config.ha.map { "\($0.group) priority \($0.priority)" } ?? "none",
                 ]
                 problems += keyFileProblems(config.node.privateKeyFile)
+                problems += expiredKeyProblems(config)
             }
         } else {
             problems = ["\(file): cannot read the file"]
         }
         if json {
-            let object: [String: Any] = [
-                "file": file, "valid": problems.isEmpty, "errors": problems, "summary": summary,
-            ]
-            let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
-            print(String(decoding: data, as: UTF8.self))
+            print(
+                ControlProtocol.jsonOutput(
+                    Report(file: file, valid: problems.isEmpty, errors: problems, summary: summary)))
         } else if problems.isEmpty {
             print(
                 "\(file): valid (node \(summary["node"] ?? "?"), \(summary["peers"] ?? "0") peers, advertises \(summary["advertise"] ?? "-"), HA \(summary["ha"] ?? "none"))"
@@ -51,15 +56,35 @@ struct CheckConfig: ParsableCommand {
         if !problems.isEmpty { throw ExitCode.failure }
     }
 
-    /// The key file must exist, be readable, hold a key, and not be group/world-accessible.
+    private struct Report: Encodable {
+        var file: String
+        var valid: Bool
+        var errors: [String]
+        var summary: [String: String]
+    }
+
+    /// The key file must exist, be a small regular file (symlinks followed, as meshgated does), hold a
+    /// key, and not be group/world-accessible.
     private func keyFileProblems(_ path: String) -> [String] {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8),
-            let attributes = try? FileManager.default.attributesOfItem(atPath: path),
-            let mode = attributes[.posixPermissions] as? NSNumber
-        else { return ["node.private_key_file: cannot read \(path)"] }
-        switch GatewayConfiguration.validatePrivateKeyFile(contents: text, mode: mode.uint32Value, path: path) {
+        let read: SmallFile
+        do {
+            read = try SmallFile.read(path)
+        } catch {
+            return ["node.private_key_file: \(error)"]
+        }
+        switch GatewayConfiguration.validatePrivateKeyFile(contents: read.text, mode: read.mode, path: path) {
         case .success: return []
         case .failure(let error): return [error.description]
+        }
+    }
+
+    /// A peer key whose `key_expires` has passed is no longer accepted by meshgated: an error here.
+    private func expiredKeyProblems(_ config: GatewayConfiguration) -> [String] {
+        let now = Int64(Date().timeIntervalSince1970)
+        return config.peers.enumerated().compactMap { index, peer in
+            guard let expiry = peer.keyExpires, expiry.isExpired(atSecondsSince1970: now) else { return nil }
+            return
+                "peers[\(index)].key_expires: \(expiry.text) is in the past: meshgated refuses \(peer.name)'s key; rotate it and update public_key and key_expires"
         }
     }
 }

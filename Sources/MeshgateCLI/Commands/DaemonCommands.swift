@@ -4,8 +4,13 @@ import Foundation
 
 /// Options every command that talks to the daemon shares.
 struct DaemonOptions: ParsableArguments {
-    @Option(help: "The daemon's control socket.")
-    var socket: String = ControlProtocol.defaultSocketPath
+    @Option(
+        help:
+            "The daemon's control socket (default: $\(ControlProtocol.socketEnvironmentVariable), else \(ControlProtocol.defaultSocketPath))."
+    )
+    var socket: String =
+        ProcessInfo.processInfo.environment[ControlProtocol.socketEnvironmentVariable]
+        ?? ControlProtocol.defaultSocketPath
 
     @Flag(help: "Print machine-readable JSON instead of text.")
     var json = false
@@ -16,14 +21,15 @@ struct DaemonOptions: ParsableArguments {
         do {
             response = try ControlClient.send(request, socketPath: socket)
         } catch {
-            printError("meshgate: \(error)")
+            if json {
+                print(ControlProtocol.jsonOutput(ControlResponse.failure("\(error)")))
+            } else {
+                printError("meshgate: \(error)")
+            }
             throw ExitCode.failure
         }
         if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            let data = (try? encoder.encode(response)) ?? Data()
-            print(String(decoding: data, as: UTF8.self))
+            print(ControlProtocol.jsonOutput(response))
         } else if response.ok {
             human(response)
         }
@@ -74,6 +80,11 @@ struct Drill: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run a failure drill and report convergence time and probe loss.",
         subcommands: [DrillFailover.self, DrillWithdraw.self, DrillKeyRotation.self])
+
+    /// Without a drill to run, this is a usage error (exit 64), not a success.
+    func run() throws {
+        throw ValidationError("name the drill to run: failover, withdraw or key-rotation (see meshgate drill --help)")
+    }
 }
 
 struct DrillFailover: ParsableCommand {
@@ -123,8 +134,10 @@ struct RotateKey: ParsableCommand {
         abstract: "Replace this gateway's private key without dropping traffic.",
         discussion: """
             The daemon announces the new public key to every peer through the tunnel, waits until each peer \
-            with a live tunnel acknowledged it, then switches keys keeping established sessions and writes the \
-            new key to node.private_key_file. Update public_key in the shared peer list afterwards.
+            with a live tunnel acknowledged it, then switches keys keeping established sessions. The new key is \
+            written and synced next to node.private_key_file first (an unwritable directory refuses the \
+            rotation and changes nothing) and renamed over it before the switch. Update public_key in the \
+            shared peer list afterwards.
             """)
     @OptionGroup var options: DaemonOptions
 
