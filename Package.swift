@@ -125,6 +125,22 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // MARK: - Fuzzing (libFuzzer entry points; built with --sanitize=fuzzer by scripts/fuzz.sh)
+        .executableTarget(
+            name: "FuzzRouteProtocol", dependencies: ["Routing", "NetworkTypes"], path: "Sources/Fuzz/FuzzRouteProtocol",
+            swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "FuzzWireGuardReceive", dependencies: ["WireGuard", "MeshgateTestSupport"],
+            path: "Sources/Fuzz/FuzzWireGuardReceive", swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "FuzzUAPI", dependencies: ["WireGuard"], path: "Sources/Fuzz/FuzzUAPI", swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "FuzzControlProtocol", dependencies: ["ControlProtocol"], path: "Sources/Fuzz/FuzzControlProtocol",
+            swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "FuzzConfig", dependencies: ["GatewayConfig"], path: "Sources/Fuzz/FuzzConfig",
+            swiftSettings: swiftSettings),
+
         // MARK: - Tests
         .target(
             name: "MeshgateTestSupport",

@@ -22,6 +22,9 @@ swift test --disable-xctest 2>&1 | tee /tmp/meshgate-test-output.txt
 status=${PIPESTATUS[0]}
 set -e
 
+echo "== fuzz (bounded: 15 s per target)"
+if ! ./scripts/fuzz.sh --time 15; then status=1; fi
+
 # Leftovers from the integration tests would mean a cleanup bug: fail loudly.
 leaked=$(ip netns list | awk '{print $1}' | grep -E '^(mgt-|mgtest-)' || true)
 if [[ -n "$leaked" ]]; then

@@ -67,4 +67,27 @@ struct MembershipAndLimitsTests {
         let found = errors(ConfigFixtures.config(extra: extra))
         #expect(found.contains { $0.contains(key) }, "\(found)")
     }
+
+    @Test("a subnet inside an earlier one is an overlap naming the earlier one")
+    func insideEarlier() {
+        let found = errors(ConfigFixtures.config(advertise: "advertise: [10.10.0.0/16, 10.10.10.0/24]"))
+        #expect(
+            found.contains { $0.hasPrefix("advertise[1]: 10.10.10.0/24 overlaps advertise[0] (10.10.0.0/16)") },
+            "\(found)")
+    }
+
+    @Test("32,768 distinct subnets validate, and one overlap among them is found")
+    func manySubnets() throws {
+        var prefixes = (0..<32_768).map { "10.\($0 >> 8).\($0 & 255).0/24" }
+        prefixes[0] = "10.0.0.0/24"
+        let limits = "limits:\n  max_routes_per_peer: 65535\n"
+        let yaml = ConfigFixtures.config(advertise: "advertise: [\(prefixes.joined(separator: ", "))]", extra: limits)
+        #expect(errors(yaml).isEmpty)
+        prefixes.append("10.127.0.0/16")
+        let overlapping = ConfigFixtures.config(
+            advertise: "advertise: [\(prefixes.joined(separator: ", "))]", extra: limits)
+        let found = errors(overlapping)
+        #expect(
+            found.count == 1 && found[0].hasPrefix("advertise[32768]: 10.127.0.0/16 overlaps"), "\(found.prefix(3))")
+    }
 }
