@@ -66,7 +66,9 @@ start_gw() {
     local gw=$1
     local dir=$root/gw-$gw
     if [[ -f $dir/pid ]] && alive "$(cat "$dir/pid")"; then return 0; fi
-    ip netns exec "$(ns "gw-$gw")" "$meshgated" --config "$dir/config.yaml" --log-level debug >>"$dir/log" 2>&1 &
+    # systemd's default soft descriptor limit, so floods hit the limits a real gateway has.
+    (ulimit -Sn 1024 && exec ip netns exec "$(ns "gw-$gw")" "$meshgated" --config "$dir/config.yaml" \
+        --log-level debug >>"$dir/log" 2>&1) &
     echo $! >"$dir/pid"
     wait_for 20 test -S "$dir/control.sock" || {
         echo "gw-$gw did not start; log:" >&2

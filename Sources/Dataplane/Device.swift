@@ -377,7 +377,7 @@ public final class Device: @unchecked Sendable {
             engine.apply(change, now: now)
             return engine.takeOutbox()
         }
-        let (socket, retired) = socketState.withLock { state -> (UDPSocket, UDPSocket?) in
+        var (socket, retired) = socketState.withLock { state -> (UDPSocket, UDPSocket?) in
             let old = newSocket == nil ? nil : state.socket
             if let newSocket { state.socket = newSocket }
             if change.firewallMark != nil, newSocket == nil { try? state.socket.setFirewallMark(mark) }
@@ -385,20 +385,21 @@ public final class Device: @unchecked Sendable {
             return (state.socket, old)
         }
         send(outbox, on: socket)
-        if let retired { waitUntilClosed(retired) }
+        // The socket a listen_port change replaced: released here, and waited for (at most 1 s) until the
+        // last packet thread lets go of it, so that when the UAPI answers, the old port is closed (`ss -uan`
+        // no longer shows it). Shutting it down wakes the receive thread from its poll; the descriptor
+        // closes with the last reference, so no thread ever uses a closed descriptor number.
+        if let old = retired {
+            shutdown(old.descriptor.rawValue, Int32(SHUT_RDWR))
+            weak var watched = old
+            retired = nil
+            _ = consume old
+            let deadline = Device.now().monotonic.nanoseconds + 1_000_000_000
+            while watched != nil && Device.now().monotonic.nanoseconds < deadline { usleep(1000) }
+            if watched != nil {
+                logger.warning("the previous UDP socket is still in use 1 s after a listen_port change")
+            }
+        }
         return nil
-    }
-
-    /// Releases the socket a `listen_port` change replaced and waits (at most 1 s) until the last packet
-    /// thread lets go of it, so that when the UAPI answers, the old port is closed (`ss -uan` no longer
-    /// shows it). Shutting it down wakes the receive thread from its poll; the descriptor closes when the
-    /// last reference goes, so no thread ever uses a closed descriptor number.
-    private func waitUntilClosed(_ retired: consuming UDPSocket) {
-        shutdown(retired.descriptor.rawValue, Int32(SHUT_RDWR))
-        weak let watched = retired
-        _ = consume retired
-        let deadline = Device.now().monotonic.nanoseconds + 1_000_000_000
-        while watched != nil && Device.now().monotonic.nanoseconds < deadline { usleep(1000) }
-        if watched != nil { logger.warning("the previous UDP socket is still in use 1 s after a listen_port change") }
     }
 }

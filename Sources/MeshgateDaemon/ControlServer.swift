@@ -3,7 +3,6 @@ import Foundation
 import Glibc
 import LinuxSystem
 public import Logging
-import Synchronization
 
 /// Serves the control socket: one JSON request per line, one JSON response per line, each connection on
 /// its own thread so a drill (seconds long) never holds up `meshgate status`.
@@ -23,66 +22,37 @@ public final class ControlServer: @unchecked Sendable {
     public static let maximumClients = 16
     static let maximumRequestBytes = 1 << 20
 
-    private let listener: UnixListener
-    private let handler: Handler
-    private let logger: Logger
-    private var thread: OSThread?
-    private let active = Atomic<Int>(0)
-    private let stopping = Atomic<Bool>(false)
+    private let server: UnixStreamServer
+    private let socketPath: String
 
     public init(path: String, logger: Logger, handler: @escaping Handler) throws {
         let directory = String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)])
         if !directory.isEmpty { makeDirectories(directory) }
-        self.listener = try UnixListener(path: path)
-        self.handler = handler
-        self.logger = logger
+        let listener = try UnixListener(path: path)
+        self.socketPath = listener.path
+        self.server = UnixStreamServer(
+            listener: listener, name: "mg-control", maximumClients: Self.maximumClients,
+            report: { logger.error("control socket: \($0)") },
+            refuse: { connection in
+                Self.respond(
+                    .failure("meshgated is busy: \(Self.maximumClients) clients are being served; try again"),
+                    on: connection)
+            },
+            serve: { connection in Self.serve(connection, handler: handler, logger: logger) })
     }
 
-    public var path: String { listener.path }
+    public var path: String { socketPath }
 
-    public func start() {
-        thread = OSThread(name: "mg-control") { [self] in
-            var lastFailure: Int32 = 0
-            while !stopping.load(ordering: .acquiring) {
-                let connection: FileDescriptor
-                do {
-                    connection = try listener.accept(timeoutSeconds: 5)
-                } catch {
-                    if stopping.load(ordering: .acquiring) { break }
-                    let code = (error as? SystemError)?.errno ?? -1
-                    if code != lastFailure { logger.error("control socket: accept failed (retrying): \(error)") }
-                    lastFailure = code
-                    usleep(100_000)
-                    continue
-                }
-                lastFailure = 0
-                guard active.add(1, ordering: .acquiringAndReleasing).newValue <= Self.maximumClients else {
-                    active.subtract(1, ordering: .acquiringAndReleasing)
-                    Self.respond(
-                        .failure("meshgated is busy: \(Self.maximumClients) clients are being served; try again"),
-                        on: connection)
-                    connection.close()
-                    continue
-                }
-                _ = OSThread(name: "mg-control-client") { [self] in
-                    serve(connection)
-                    connection.close()
-                    active.subtract(1, ordering: .acquiringAndReleasing)
-                }
-            }
-        }
-    }
+    public func start() { server.start() }
 
-    public func stop() {
-        stopping.store(true, ordering: .releasing)
-        listener.close()
-        thread?.join()
-    }
+    public func stop() { server.stop() }
 
-    private func serve(_ connection: FileDescriptor) {
-        guard let line = Self.readRequestLine(connection, deadline: ContinuousClock.now + Self.requestDeadline) else {
-            return
-        }
+    private static func serve(_ connection: FileDescriptor, handler: Handler, logger: Logger) {
+        guard
+            let bytes = UnixStreamServer.readLine(
+                connection, deadline: ContinuousClock.now + requestDeadline, maximumBytes: maximumRequestBytes)
+        else { return }
+        let line = Data(bytes)
         let response: ControlResponse
         do {
             let envelope = try JSONDecoder().decode(ControlEnvelope<ControlRequest>.self, from: line)
@@ -97,28 +67,7 @@ public final class ControlServer: @unchecked Sendable {
             logger.warning("control: unreadable request: \(error)")
             response = .failure("unreadable request: \(error)")
         }
-        Self.respond(response, on: connection)
-    }
-
-    /// The first line the client sends, or nil when it does not arrive whole before `deadline` (or is
-    /// longer than 1 MiB, or the client hangs up).
-    static func readRequestLine(_ connection: FileDescriptor, deadline: ContinuousClock.Instant) -> Data? {
-        var pending = [UInt8]()
-        while !pending.contains(UInt8(ascii: "\n")) {
-            let left = ContinuousClock.now.duration(to: deadline)
-            guard left > .zero else { return nil }
-            let milliseconds = Int32(
-                clamping: left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000 + 1)
-            var descriptor = pollfd(fd: connection.rawValue, events: Int16(POLLIN), revents: 0)
-            let ready = poll(&descriptor, 1, milliseconds)
-            if ready < 0 && errno == EINTR { continue }
-            guard ready > 0 else { return nil }
-            let bytes = connection.readSome()
-            if bytes.isEmpty { return nil }
-            pending += bytes
-            if pending.count > maximumRequestBytes { return nil }
-        }
-        return Data(pending.prefix { $0 != UInt8(ascii: "\n") })
+        respond(response, on: connection)
     }
 
     static func respond(_ response: ControlResponse, on connection: FileDescriptor) {

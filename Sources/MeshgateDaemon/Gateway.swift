@@ -114,7 +114,7 @@ public final class Gateway: @unchecked Sendable {
 
         // The WireGuard interface first: everything else hangs off it.
         device = try Device(interfaceName: config.overlay.interface, random: SystemRandom(), logger: logger)
-        uapi = try UAPIServer(device: device)
+        uapi = try UAPIServer(device: device, report: { [logger] in logger.error("UAPI socket: \($0)") })
         publicKey = X25519.publicKey(for: privateKey)
         peerKeys = Dictionary(uniqueKeysWithValues: config.peers.map { ($0.name, $0.publicKey) })
         var change = UAPIConfigurationChange()
@@ -223,6 +223,13 @@ public final class Gateway: @unchecked Sendable {
         try startMetricsServer()
         device.start()
         uapi.start()
+        // The start-up wait (one dead interval of listening before any claim) counts from now, when the
+        // loop starts hearing hellos, not from when the gateway was constructed: slow set-up steps must
+        // not eat into it, or a restarted standby would claim before hearing the primary.
+        if let current = election {
+            election = PrimaryElection(
+                configuration: current.configuration, now: Gateway.now(), lanHealthy: current.lanHealthy)
+        }
         thread = OSThread(name: "mg-loop") { [self] in loop() }
         logger.info(
             "gateway \(config.node.name) up: \(device.interfaceName) \(config.overlay.address) mtu \(config.overlay.mtuBytes), advertising \(config.advertise.map(\.description).joined(separator: ", "))"

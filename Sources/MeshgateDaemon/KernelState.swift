@@ -181,7 +181,14 @@ final class KernelState {
         for (family, path) in [("ipv4", Sysctl.ipv4Forwarding), ("ipv6", Sysctl.ipv6Forwarding)] {
             // IPv6 disabled on this host (no sysctl): nothing to forward, nothing to report.
             guard access(path, F_OK) == 0 else { continue }
-            let value = (try? Sysctl.read(path)) ?? "0"
+            // A read that fails (EMFILE under a descriptor flood, say) is an error to report, not "off".
+            let value: String
+            do {
+                value = try Sysctl.read(path)
+            } catch {
+                logger.error("cannot read \(path): \(error)")
+                continue
+            }
             before[family] = value == "1"
             if value != "1" {
                 do {

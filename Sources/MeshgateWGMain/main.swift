@@ -82,7 +82,7 @@ let device: Device
 let uapi: UAPIServer
 do {
     device = try Device(interfaceName: interfaceName, random: SystemRandom(), logger: logger)
-    uapi = try UAPIServer(device: device)
+    uapi = try UAPIServer(device: device, report: { [logger] in logger.error("UAPI socket: \($0)") })
 } catch {
     if let readyFD { _ = write(readyFD, "E", 1) }
     fail("\(error)")

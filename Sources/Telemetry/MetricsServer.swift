@@ -30,6 +30,10 @@ public final class MetricsServer: Sendable {
     public let port: Int
     /// How long a connection may stay silent before the server closes it.
     public let idleTimeout: Duration
+    /// Connections open at once; a further one is closed as soon as it is accepted, so a flood of idle
+    /// connections cannot exhaust the daemon's descriptors (the election and kernel sync need some).
+    public let maximumConnections: Int
+    private let connections = ConnectionCount()
     private let render: @Sendable () -> String
     private let logger: Logger
     private let state = Mutex(State.idle)
@@ -46,12 +50,14 @@ public final class MetricsServer: Sendable {
         host: String,
         port: Int,
         idleTimeout: Duration = .seconds(300),
+        maximumConnections: Int = 64,
         logger: Logger = Logger(label: "meshgate.metrics"),
         render: @escaping @Sendable () -> String
     ) {
         self.host = host
         self.port = port
         self.idleTimeout = idleTimeout
+        self.maximumConnections = maximumConnections
         self.logger = logger
         self.render = render
     }
@@ -95,16 +101,41 @@ public final class MetricsServer: Sendable {
         let render = self.render
         let logger = self.logger
         let idleTimeout = TimeAmount(self.idleTimeout)
+        let connections = self.connections
+        let maximumConnections = self.maximumConnections
         return ServerBootstrap(group: group)
             .serverChannelOption(ChannelOptions.backlog, value: 64)
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
+                guard connections.open(limit: maximumConnections) else {
+                    logger.debug("metrics endpoint: connection refused, \(maximumConnections) already open")
+                    return channel.close()
+                }
+                channel.closeFuture.whenComplete { _ in connections.close() }
+                return channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: idleTimeout))
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
                     try channel.pipeline.syncOperations.addHandler(MetricsHTTPHandler(render: render, logger: logger))
                 }
             }
     }
+}
+
+/// Open connections of the metrics endpoint.
+private final class ConnectionCount: Sendable {
+    private let count = Atomic<Int>(0)
+
+    /// Counts one more connection unless `limit` are open; false when refused.
+    func open(limit: Int) -> Bool {
+        guard count.add(1, ordering: .relaxed).newValue <= limit else {
+            count.subtract(1, ordering: .relaxed)
+            return false
+        }
+        return true
+    }
+
+    func close() { count.subtract(1, ordering: .relaxed) }
+
+    var current: Int { count.load(ordering: .relaxed) }
 }

@@ -179,4 +179,45 @@ struct HostilePeerLabTests {
         try await Task.sleep(for: .milliseconds(50))
         _ = try await lab.restoreBaseline()
     }
+
+    // MARK: - Item 3: descriptor floods
+
+    @Test("1,100 idle connections to /metrics leave status, wg show and a failover drill working, with no false alarm")
+    func metricsConnectionFlood() async throws {
+        let lab = try self.lab
+        let primaries = try await lab.restoreBaseline()
+        let victim = try #require(primaries[.nyc1])
+        let flood = try lab.startHelper(
+            in: lab.namespace(victim),
+            [
+                LabEnvironment.python, "-c",
+                """
+                import resource, socket, sys, time
+                resource.setrlimit(resource.RLIMIT_NOFILE, (4096, 4096))
+                held = []
+                for _ in range(1100):
+                    s = socket.socket()
+                    s.settimeout(2)
+                    try:
+                        s.connect(("127.0.0.1", 9586))
+                        held.append(s)
+                    except OSError:
+                        s.close()
+                print("open", len(held), flush=True)
+                time.sleep(8)
+                """,
+            ])
+        #expect(await flood.waitForOutput(containing: "open", timeout: .seconds(30)), "\(flood.result)")
+        let status = try await lab.meshgateCommand(victim, ["status", "--json"], timeout: .seconds(5))
+        #expect(status.succeeded, "meshgate status during the flood: \(status)")
+        let wg = try await lab.run(
+            in: lab.namespace(victim), ["wg", "show", lab.interfaceName(victim)], timeout: .seconds(5), check: false)
+        #expect(wg.succeeded, "wg show during the flood: \(wg)")
+        let drill = try await lab.meshgateCommand(victim, ["drill", "failover", "--group", "nyc1", "--json"])
+        #expect(drill.succeeded, "failover drill during the flood: \(drill)")
+        await flood.waitForExit(timeout: .seconds(20))
+        let log = lab.logTail(victim, lines: 2000)
+        #expect(!log.contains("switched OFF"), "false forwarding alarm during the flood")
+        #expect(!log.contains("Too many open files"), "descriptors ran out during the flood")
+    }
 }

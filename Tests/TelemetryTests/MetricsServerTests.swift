@@ -134,4 +134,24 @@ struct MetricsServerTests {
             return host == "127.0.0.1" && failedPort == port && !reason.isEmpty
         }
     }
+
+    @Test("connections beyond the limit are closed at once, and a scrape works again once some close")
+    func connectionLimit() throws {
+        let server = MetricsServer(host: "127.0.0.1", port: 0, maximumConnections: 4, render: { "demo 1\n" })
+        let port = try server.start()
+        defer { server.stop() }
+        var idle = try (0..<4).map { _ in try LoopbackHTTPClient.connect(port: port) }
+        defer { for fd in idle { close(fd) } }
+        // Wait until the server has accepted the four.
+        usleep(200_000)
+        let extra = try LoopbackHTTPClient.connect(port: port)
+        defer { close(extra) }
+        var timeout = timeval(tv_sec: 2, tv_usec: 0)
+        setsockopt(extra, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var byte: UInt8 = 0
+        #expect(recv(extra, &byte, 1, 0) == 0, "the fifth connection was not closed by the server")
+        close(idle.removeLast())
+        usleep(200_000)
+        #expect(try LoopbackHTTPClient.request(port: port, path: "/metrics").statusCode == 200)
+    }
 }
