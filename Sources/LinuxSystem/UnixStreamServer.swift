@@ -37,9 +37,6 @@ public final class UnixStreamServer: @unchecked Sendable {
         self.serve = serve
     }
 
-    /// Clients being served now.
-    public var clients: Int { active.load(ordering: .relaxed) }
-
     public func start() {
         thread = OSThread(name: name) { [self] in acceptLoop() }
     }

@@ -1,6 +1,5 @@
 public import ControlProtocol
 import Foundation
-import Glibc
 import LinuxSystem
 public import Logging
 

@@ -136,6 +136,4 @@ private final class ConnectionCount: Sendable {
     }
 
     func close() { count.subtract(1, ordering: .relaxed) }
-
-    var current: Int { count.load(ordering: .relaxed) }
 }

@@ -75,7 +75,7 @@ public struct RoutePolicy: Sendable, Hashable {
         let fromPartner = gateway.map { name in localGroup.map { isMember(name, of: $0) } ?? false } ?? false
         let isOwnLAN = localSubnets.contains(prefix)
         if isOwnLAN && fromPartner { return nil }
-        if let local = localSubnets.sorted().first(where: { $0.overlaps(prefix) }) {
+        if let local = localSubnets.filter({ $0.overlaps(prefix) }).min() {
             return "\(prefix) overlaps this gateway's own LAN subnet \(local): it is never routed through the overlay"
         }
         if let address = protectedAddresses.first(where: { prefix.contains($0) }) {

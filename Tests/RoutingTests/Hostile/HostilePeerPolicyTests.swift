@@ -13,6 +13,12 @@ struct HostilePeerPolicyTests {
         groupOf: ["gw-nyc1-a": "nyc1", "gw-nyc1-b": "nyc1", "gw-fsn1-a": "fsn1", "gw-fsn1-b": "fsn1"],
         maxRoutesPerGateway: 4, maxPrefixLengthIPv4: 28, maxPrefixLengthIPv6: 64)
 
+    /// nyc1's primary advertising nyc1's subnet in the group, as a member.
+    static let nyc1Owner = Advertisement.Routes(
+        sender: "gw-nyc1-a", sequence: 1,
+        groups: [.init(group: "nyc1", priority: 100, primary: "gw-nyc1-a", term: 2)],
+        routes: [.init(prefix: prefix("10.10.10.0/24"), group: "nyc1")])
+
     static func routes(
         _ sender: String, sequence: UInt64 = 1, _ prefixes: [String], group: String? = nil,
         records: [Advertisement.GroupStatus] = []
@@ -70,10 +76,7 @@ struct HostilePeerPolicyTests {
     @Test("a remote gateway's claim on another group's subnet does not take its next hop")
     func hijackOfRemoteSubnet() {
         var table = RouteTable(policy: RoutePolicy(groupOf: ["gw-nyc1-a": "nyc1", "gw-fsn1-a": "fsn1"]))
-        let owner = Advertisement.Routes(
-            sender: "gw-nyc1-a", sequence: 1,
-            groups: [.init(group: "nyc1", priority: 100, primary: "gw-nyc1-a", term: 2)],
-            routes: [.init(prefix: prefix("10.10.10.0/24"), group: "nyc1")])
+        let owner = Self.nyc1Owner
         let hijack = Advertisement.Routes(
             sender: "gw-fsn1-a", sequence: 1,
             groups: [.init(group: "nyc1", priority: 255, primary: "gw-fsn1-a", term: 99)],
@@ -133,10 +136,7 @@ struct HostilePeerPolicyTests {
     @Test("a more-specific prefix inside a group's subnet from outside the group is refused, not routed")
     func moreSpecificInsideGroup() {
         var table = RouteTable(policy: RoutePolicy(groupOf: ["gw-nyc1-a": "nyc1", "gw-fsn1-a": "fsn1"]))
-        let owner = Advertisement.Routes(
-            sender: "gw-nyc1-a", sequence: 1,
-            groups: [.init(group: "nyc1", priority: 100, primary: "gw-nyc1-a", term: 2)],
-            routes: [.init(prefix: prefix("10.10.10.0/24"), group: "nyc1")])
+        let owner = Self.nyc1Owner
         _ = table.update(from: "gw-nyc1-a", routes: owner, now: at(ms: 0))
         _ = table.update(
             from: "gw-fsn1-a", routes: Self.routes("gw-fsn1-a", ["10.10.10.192/28", "10.30.0.0/24"]), now: at(ms: 1))
