@@ -65,6 +65,12 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(name: "ControlProtocol", dependencies: ["NetworkTypes"], swiftSettings: swiftSettings),
+        // The gateway's decisions: pure, driven by inputs at an injected time (no I/O imports).
+        .target(
+            name: "GatewayController",
+            dependencies: ["GatewayConfig", "Routing", "NetworkTypes", "CryptoPrimitives"],
+            swiftSettings: swiftSettings
+        ),
 
         .target(
             name: "Telemetry",
@@ -102,7 +108,7 @@ let package = Package(
             name: "MeshgateDaemon",
             dependencies: [
                 "Dataplane", "WireGuard", "CryptoPrimitives", "NetworkTypes", "LinuxSystem", "Netlink", "NFTables",
-                "KernelSync", "Routing", "GatewayConfig", "ControlProtocol", "Telemetry",
+                "KernelSync", "Routing", "GatewayConfig", "GatewayController", "ControlProtocol", "Telemetry",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -163,6 +169,11 @@ let package = Package(
         .testTarget(
             name: "GatewayConfigTests", dependencies: ["GatewayConfig", "NetworkTypes", "CryptoPrimitives"],
             swiftSettings: swiftSettings),
+        .testTarget(
+            name: "GatewayControllerTests",
+            dependencies: ["GatewayController", "GatewayConfig", "Routing", "NetworkTypes", "CryptoPrimitives"],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "DataplaneTests",
             dependencies: ["Dataplane", "LinuxSystem"],

@@ -82,8 +82,11 @@ public enum RouteSync {
     /// - Parameters:
     ///   - wanted: the intent; every route must carry `protocolNumber`.
     ///   - observed: every route the kernel has, of every table and protocol.
+    ///   - keepingStale: remove nothing (start-up, before the first adverts could arrive: what a
+    ///     predecessor installed stays until the intent is known).
     public static func plan(
-        wanted: Set<Route>, observed: [Route], protocolNumber: UInt8 = RouteNetlink.meshgateRouteProtocol
+        wanted: Set<Route>, observed: [Route], protocolNumber: UInt8 = RouteNetlink.meshgateRouteProtocol,
+        keepingStale: Bool = false
     ) -> Plan {
         var plan = Plan()
         let wantedByKey = Dictionary(wanted.map { (Key($0), $0) }, uniquingKeysWith: { first, _ in first })
@@ -97,7 +100,8 @@ public enum RouteSync {
             }
         }
         // Ours that the intent does not want at their key: removed (by exact value, so nothing else matches).
-        for (key, route) in ours.sorted(by: { $0.key.destination < $1.key.destination }) where wantedByKey[key] == nil {
+        for (key, route) in ours.sorted(by: { $0.key.destination < $1.key.destination })
+        where wantedByKey[key] == nil && !keepingStale {
             plan.requests.append(.deleteRoute(route))
         }
         for route in wanted.sorted(by: { ($0.destination, $0.table) < ($1.destination, $1.table) }) {
@@ -116,10 +120,13 @@ public enum RouteSync {
     /// Reads the kernel's routes, plans, and applies the plan in one batch.
     @discardableResult
     public static func sync(
-        wanted: Set<Route>, netlink: RouteNetlink, protocolNumber: UInt8 = RouteNetlink.meshgateRouteProtocol
+        wanted: Set<Route>, netlink: RouteNetlink, protocolNumber: UInt8 = RouteNetlink.meshgateRouteProtocol,
+        keepingStale: Bool = false
     ) throws(NetlinkError) -> Outcome {
         let observed = try netlink.routes(table: 0)
-        return try apply(plan(wanted: wanted, observed: observed, protocolNumber: protocolNumber), netlink: netlink)
+        return try apply(
+            plan(wanted: wanted, observed: observed, protocolNumber: protocolNumber, keepingStale: keepingStale),
+            netlink: netlink)
     }
 
     /// Applies `plan` in one batch and reports what happened; a refused request is an entry in

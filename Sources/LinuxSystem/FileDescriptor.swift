@@ -50,6 +50,12 @@ public final class WakeEvent: @unchecked Sendable {
         var one: UInt64 = 1
         _ = write(descriptor.rawValue, &one, 8)
     }
+
+    /// Clears the event (for a wake-up event that is signalled again and again).
+    public func drain() {
+        var value: UInt64 = 0
+        _ = read(descriptor.rawValue, &value, 8)
+    }
 }
 
 /// Waits until `fd` is readable or `wake` fires; returns false when woken (time to stop).

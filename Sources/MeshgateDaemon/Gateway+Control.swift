@@ -3,6 +3,7 @@ import CryptoPrimitives
 import Dataplane
 import Foundation
 import GatewayConfig
+import GatewayController
 import LinuxSystem
 import Netlink
 import NetworkTypes
@@ -40,17 +41,26 @@ extension Gateway {
         }
     }
 
+    /// Steps the controller with one request from a control thread and wakes the loop, whose next
+    /// deadline may now be sooner.
+    func perform(_ request: Request) -> RequestResult {
+        let result = lock.withLock { drive([.request(request)], now: Gateway.now()).results.first ?? .done }
+        wakeEvent.signal()
+        return result
+    }
+
     func statusReport() -> StatusReport {
         let now = Gateway.now()
         let peers = peerReports()
         return lock.withLock {
+            let config = controller.config
             var groups: [GroupReport] = []
-            if let ha = config.ha, let election {
+            if let ha = config.ha, let election = controller.election {
                 groups.append(
                     GroupReport(
                         group: ha.group, role: election.role.description,
                         primary: election.currentPrimary(now: now)?.gateway,
-                        term: election.currentPrimary(now: now)?.term ?? 0, lanHealthy: lanHealthy,
+                        term: election.currentPrimary(now: now)?.term ?? 0, lanHealthy: controller.lanHealthy,
                         virtualIP: election.role == .primary ? ha.lan.virtualIP.description : nil,
                         members: election.members(now: now).map(\.name)))
             }
@@ -59,7 +69,8 @@ extension Gateway {
                 uptimeSeconds: Double(now.duration(since: startedAt).components.seconds),
                 overlayInterface: device.interfaceName,
                 overlayAddress: config.overlay.address.description, listenPort: Int(device.listenPort),
-                mtu: config.overlay.mtuBytes, publicKey: publicKey.base64, advertised: advertisedNow.map(\.description),
+                mtu: config.overlay.mtuBytes, publicKey: controller.publicKey.base64,
+                advertised: controller.advertisedNow.map(\.description),
                 forwarding: kernel.forwarding, mssClamp: kernel.mssClampInstalled, groups: groups,
                 peersUp: peers.filter(\.up).count, peersTotal: peers.count, routesInstalled: kernel.installed.count)
         }
@@ -68,22 +79,22 @@ extension Gateway {
     func routeReports() -> [RouteReport] {
         let now = Gateway.now()
         return lock.withLock {
-            var reports: [RouteReport] = advertisedNow.map {
+            let config = controller.config
+            var reports: [RouteReport] = controller.advertisedNow.map {
                 RouteReport(
                     subnet: $0.description, via: config.node.name, group: config.ha?.group,
                     advertisers: [config.node.name],
                     installed: false, local: true, lastChangeSeconds: nil)
             }
-            let own = Set(advertisedNow)
-            for prefix in routeTable.prefixes where !own.contains(prefix) {
-                let advertisers = routeTable.advertisers(of: prefix, now: now)
+            let own = Set(controller.advertisedNow)
+            let lastChange = controller.lastRouteChangeAt.map { Double(now.duration(since: $0).components.seconds) }
+            for prefix in controller.routeTable.prefixes where !own.contains(prefix) {
+                let advertisers = controller.routeTable.advertisers(of: prefix, now: now)
                 reports.append(
                     RouteReport(
-                        subnet: prefix.description, via: nextHops[prefix], group: advertisers.first?.group ?? nil,
-                        advertisers: advertisers.map(\.gateway).sorted(), installed: kernel.installed.contains(prefix),
-                        local: false,
-                        lastChangeSeconds: lastRouteChangeAt.map { Double(now.duration(since: $0).components.seconds) })
-                )
+                        subnet: prefix.description, via: controller.nextHops[prefix],
+                        group: advertisers.first?.group ?? nil, advertisers: advertisers.map(\.gateway).sorted(),
+                        installed: kernel.installed.contains(prefix), local: false, lastChangeSeconds: lastChange))
             }
             return reports.sorted { $0.subnet < $1.subnet }
         }
@@ -91,13 +102,13 @@ extension Gateway {
 
     func peerReports() -> [PeerReport] {
         let snapshot = device.snapshot()
-        let (keys, stats) = lock.withLock {
+        let now = Gateway.now()
+        let (config, keys, stats) = lock.withLock {
             (
-                peerKeys,
+                controller.config, controller.peerKeys,
                 Dictionary(
-                    uniqueKeysWithValues: config.peers.map {
-                        ($0.name, probes.statistics(for: $0.name, now: Gateway.now()))
-                    })
+                    controller.config.peers.map { ($0.name, controller.probes.statistics(for: $0.name, now: now)) },
+                    uniquingKeysWith: { a, _ in a })
             )
         }
         let wallNow = Date().timeIntervalSince1970
@@ -105,13 +116,14 @@ extension Gateway {
             let key = keys[peer.name] ?? peer.publicKey
             let s = snapshot.peers.first { $0.publicKey == key }
             let handshake = s.flatMap { $0.lastHandshakeSeconds > 0 ? wallNow - Double($0.lastHandshakeSeconds) : nil }
+            let probe = stats[peer.name] ?? nil
             return PeerReport(
                 name: peer.name, publicKey: key.base64, endpoint: s?.endpoint?.description,
                 overlayAddress: peer.overlayAddress.description,
                 up: handshake.map { $0 < Double(Specification.rejectAfterTime.components.seconds) } ?? false,
                 lastHandshakeSecondsAgo: handshake, receivedBytes: s?.rxBytes ?? 0, transmittedBytes: s?.txBytes ?? 0,
-                rttP50Milliseconds: stats[peer.name]??.p50.finite, rttP95Milliseconds: stats[peer.name]??.p95.finite,
-                rttP99Milliseconds: stats[peer.name]??.p99.finite, probeLossRatio: stats[peer.name]??.loss)
+                rttP50Milliseconds: probe?.p50.finite, rttP95Milliseconds: probe?.p95.finite,
+                rttP99Milliseconds: probe?.p99.finite, probeLossRatio: probe?.loss)
         }
     }
 }

@@ -2,6 +2,7 @@ import ControlProtocol
 import Dataplane
 import Foundation
 import GatewayConfig
+import GatewayController
 import Glibc
 import LinuxSystem
 import Logging
@@ -17,49 +18,12 @@ extension Gateway {
     /// back through the mesh to our group's current primary: the path LAN-to-LAN traffic takes.
     static let probeInterval: Duration = .milliseconds(5)
 
-    /// Magic prefixes on the probe port.
-    static let probeMagic = Array("MGPROBE1".utf8)
-    static let stepDownMagic = Array("MGSTEPDN".utf8)
-
-    /// Answers probes and step-down requests arriving on ``probePort``. Called from the loop.
-    func serviceProbePort(now: Timestamp) -> PrimaryElection.RoleChange? {
-        var change: PrimaryElection.RoleChange?
-        while let (bytes, source) = probeSocket.receive() {
-            if bytes.starts(with: Gateway.probeMagic) {
-                // Answer to the reply-to address inside the probe (a LAN address of the prober): that
-                // answer is routed like LAN-to-LAN traffic, through the prober's group primary.
-                if let replyTo = ProbeRun.replyAddress(in: bytes), isMeshAddress(replyTo.address) {
-                    probeSocket.send(bytes, to: replyTo)
-                }
-            } else if bytes.starts(with: Gateway.stepDownMagic), var election,
-                let sender = config.peers.first(where: {
-                    $0.overlayAddress == source.address && $0.name != config.node.name
-                }),
-                election.members(now: now).contains(where: { $0.name == sender.name })
-            {
-                // A step-down request from a group member's overlay address (WireGuard authenticated it).
-                if case .steppedDown(let c) = election.stepDown(now: now) {
-                    logger.notice("stepping down on request of \(sender.name) (drill)")
-                    change = c
-                }
-                self.election = election
-            }
-        }
-        return change
-    }
-
-    /// Probe answers go only to overlay addresses or subnets the mesh routes, never elsewhere.
-    func isMeshAddress(_ address: IPAddress) -> Bool {
-        config.peers.contains { $0.overlayAddress == address }
-            || nextHops.keys.contains { $0.contains(address) } || routeTable.prefixes.contains { $0.contains(address) }
-    }
-
     func drillFailover(group: String, restore: Bool) -> ControlResponse {
         guard let ha = config.ha, ha.group == group else {
             return .failure(
                 "this gateway (\(config.node.name)) is not a member of HA group \(group); run the drill on one")
         }
-        guard let from = lock.withLock({ election?.currentPrimary(now: Gateway.now())?.gateway }) else {
+        guard let from = lock.withLock({ controller.election?.currentPrimary(now: Gateway.now())?.gateway }) else {
             return .failure("group \(group) has no primary right now; nothing to fail over")
         }
         guard let probe = ProbeRun(gateway: self) else {
@@ -76,7 +40,7 @@ extension Gateway {
         var to: String?
         let deadline = started + .seconds(5)
         while Gateway.now() < deadline {
-            to = lock.withLock { election?.currentPrimary(now: Gateway.now())?.gateway }
+            to = lock.withLock { controller.election?.currentPrimary(now: Gateway.now())?.gateway }
             if let to, to != from, probe.lastReply.map({ $0 > started }) ?? false { break }
             Thread.sleep(forTimeInterval: 0.002)
         }
@@ -90,7 +54,7 @@ extension Gateway {
             if requestStepDown(of: to) {
                 let restoreDeadline = Gateway.now() + .seconds(5)
                 while Gateway.now() < restoreDeadline {
-                    if lock.withLock({ election?.currentPrimary(now: Gateway.now())?.gateway }) == from {
+                    if lock.withLock({ controller.election?.currentPrimary(now: Gateway.now())?.gateway }) == from {
                         restored = true
                         break
                     }
@@ -117,27 +81,12 @@ extension Gateway {
 
     /// Asks `member` (this gateway or another member of our group) to step down.
     private func requestStepDown(of member: String) -> Bool {
-        if member == config.node.name {
-            return lock.withLock {
-                guard var election else { return false }
-                defer { self.election = election }
-                if case .steppedDown = election.stepDown(now: Gateway.now()) {
-                    pendingTriggeredAdvert = true
-                    kernel.releaseVirtualIP(config.ha!.lan.virtualIP, on: config.ha!.lan.interface)
-                    logger.notice("stepped down for a drill")
-                    return true
-                }
-                return false
-            }
-        }
-        guard let peer = config.peer(named: member) else { return false }
-        let errno = probeSocket.send(
-            Gateway.stepDownMagic, to: Endpoint(address: peer.overlayAddress, port: Gateway.probePort))
-        return errno == 0
+        let request: Request = member == config.node.name ? .stepDown : .askToStepDown(member: member)
+        return perform(request) == .done
     }
 
     func drillWithdraw(prefix text: String) -> ControlResponse {
-        guard let prefix = IPPrefix(text), lock.withLock({ advertisedNow.contains(prefix) }) else {
+        guard let prefix = IPPrefix(text), lock.withLock({ controller.advertisedNow.contains(prefix) }) else {
             return .failure("\(text) is not one of this gateway's advertised subnets")
         }
         guard let probe = ProbeRun(gateway: self, sourceWithin: prefix) else {
@@ -146,10 +95,7 @@ extension Gateway {
         probe.start()
         Thread.sleep(forTimeInterval: 0.3)
         let started = Gateway.now()
-        lock.withLock {
-            advertisedNow.removeAll { $0 == prefix }
-            sendAdvert(now: started)
-        }
+        _ = perform(.suspendAdvertisement(prefix))
         // Withdrawn: probes stop being answered (the far end lost its route back).
         let deadline = started + .seconds(5)
         while Gateway.now() < deadline {
@@ -158,10 +104,7 @@ extension Gateway {
             Thread.sleep(forTimeInterval: 0.002)
         }
         let withdrawnAt = max(probe.lastReply ?? started, started)
-        lock.withLock {
-            advertisedNow.append(prefix)
-            sendAdvert(now: Gateway.now())
-        }
+        _ = perform(.resumeAdvertisement(prefix))
         let readvertised = Gateway.now()
         let restoreDeadline = readvertised + .seconds(5)
         while Gateway.now() < restoreDeadline {
@@ -218,9 +161,12 @@ final class ProbeRun: @unchecked Sendable {
         let config = gateway.config
         let snapshot = gateway.device.snapshot()
         let now = Int64(Date().timeIntervalSince1970)
-        let groupMembers = Set(
-            gateway.lock.withLock { gateway.election?.members(now: Gateway.now()).map(\.name) ?? [] })
-        let keys = gateway.lock.withLock { gateway.peerKeys }
+        let (groupMembers, keys) = gateway.lock.withLock {
+            (
+                Set(gateway.controller.election?.members(now: Gateway.now()).map(\.name) ?? []),
+                gateway.controller.peerKeys
+            )
+        }
         guard
             let remote = config.peers.first(where: { peer in
                 peer.name != config.node.name && !groupMembers.contains(peer.name)
@@ -242,17 +188,16 @@ final class ProbeRun: @unchecked Sendable {
         self.socket = socket
         self.sendSocket = sendSocket
         self.source = local.address
-        self.target = Endpoint(address: remote.overlayAddress, port: Gateway.probePort)
+        self.target = Endpoint(address: remote.overlayAddress, port: GatewayController.probePort)
     }
 
     func start() {
         sender = OSThread(name: "mg-probe-tx") { [self] in
             var sequence: UInt32 = 0
             while lock.withLock({ running }) {
-                var bytes = Gateway.probeMagic
-                withUnsafeBytes(of: sequence.bigEndian) { bytes += $0 }
-                bytes += replyToBytes
-                sendSocket.send(bytes, to: target)
+                sendSocket.send(
+                    ProbeMessage.encode(sequence: sequence, replyTo: Endpoint(address: source, port: socket.localPort)),
+                    to: target)
                 lock.withLock { sent += 1 }
                 sequence += 1
                 usleep(UInt32(Gateway.probeInterval.nanosecondsValue / 1000))
@@ -262,8 +207,7 @@ final class ProbeRun: @unchecked Sendable {
             while lock.withLock({ running }) {
                 guard socket.waitReadable(milliseconds: 20) else { continue }
                 while let (bytes, _) = socket.receive() {
-                    guard bytes.count >= 12, bytes.starts(with: Gateway.probeMagic) else { continue }
-                    let seq = bytes[8..<12].reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
+                    guard let seq = ProbeMessage.sequence(of: bytes) else { continue }
                     let t = Gateway.now()
                     lock.withLock {
                         if received.insert(seq).inserted { replies.append(t) }
@@ -272,34 +216,6 @@ final class ProbeRun: @unchecked Sendable {
                 }
             }
         }
-    }
-
-    /// Probe layout: magic (8) · sequence (4) · reply-to address family (1: 4 or 6) · address · port (2).
-    private var replyToBytes: [UInt8] {
-        var out: [UInt8]
-        switch source {
-        case .v4(let a): out = [4] + withUnsafeBytes(of: a.value.bigEndian, Array.init)
-        case .v6(let a): out = [6] + a.bytes
-        }
-        out += [UInt8(socket.localPort >> 8), UInt8(socket.localPort & 0xff)]
-        return out
-    }
-
-    /// The reply-to endpoint carried by a probe, if well formed.
-    static func replyAddress(in bytes: [UInt8]) -> Endpoint? {
-        guard bytes.count >= 13 else { return nil }
-        let length = bytes[12] == 4 ? 4 : (bytes[12] == 6 ? 16 : 0)
-        guard length > 0, bytes.count >= 13 + length + 2 else { return nil }
-        let raw = Array(bytes[13..<(13 + length)])
-        let address: IPAddress
-        if length == 4 {
-            address = .v4(IPv4Address(raw[0], raw[1], raw[2], raw[3]))
-        } else {
-            guard let v6 = IPv6Address(bytes: raw) else { return nil }
-            address = .v6(v6)
-        }
-        let port = UInt16(bytes[13 + length]) << 8 | UInt16(bytes[14 + length])
-        return Endpoint(address: address, port: port)
     }
 
     /// Stops probing; returns sent, lost and the longest gap between answers.

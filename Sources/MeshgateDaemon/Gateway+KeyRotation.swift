@@ -3,6 +3,7 @@ import CryptoPrimitives
 import Dataplane
 import Foundation
 import GatewayConfig
+import GatewayController
 import Glibc
 import LinuxSystem
 import Logging
@@ -11,47 +12,9 @@ import Routing
 import Synchronization
 import WireGuard
 
-// MARK: - Key rotation without dropping traffic
-//
-// 1. Generate a new key pair. 2. Tell every peer the new public key through the tunnel (`MGKEYROT` + key on
-//    the control port; the overlay socket only sees datagrams WireGuard authenticated, and the source
-//    overlay address names the sender). Peers swap the key on their side *keeping the sessions* and answer
-//    `MGKEYACK` + key. 3. Once every peer with a live tunnel answered (or after 2 s), switch our private key,
-//    again keeping sessions, write it to the key file, and handshake with everyone under the new key.
-// Established transport keys do not depend on the static keys, so traffic never stops.
+// MARK: - Key rotation without dropping traffic (the protocol is ``KeyRotation``'s)
 
 extension Gateway {
-    static let keyRotationMagic = Array("MGKEYROT".utf8)
-    static let keyRotationAckMagic = Array("MGKEYACK".utf8)
-
-    /// A peer's announcement or acknowledgement. Caller holds `lock`.
-    func receiveKeyRotation(_ bytes: [UInt8], from source: Endpoint) {
-        guard bytes.count == 8 + 32, let key = Key32(bytes: bytes[8...]),
-            let peer = config.peers.first(where: { $0.overlayAddress == source.address && $0.name != config.node.name })
-        else { return }
-        if bytes.starts(with: Gateway.keyRotationAckMagic) {
-            keyRotationAcks.insert(peer.name)
-            return
-        }
-        if let old = peerKeys[peer.name], old != key {
-            let replaced = device.engine.withLock { $0.replacePeerKey(old, with: key) }
-            if replaced {
-                peerKeys[peer.name] = key
-                logger.notice(
-                    "\(peer.name) rotated its key: now \(key.base64) (update public_key of \(peer.name) in the shared peer list)"
-                )
-                audit.record("key_rotated", ["peer": peer.name, "public_key": key.base64])
-            } else {
-                logger.warning("\(peer.name) announced key \(key.base64) but it could not be applied")
-            }
-        }
-        if peerKeys[peer.name] == key {
-            overlaySocket.send(
-                Gateway.keyRotationAckMagic + key.bytes,
-                to: Endpoint(address: peer.overlayAddress, port: Gateway.controlPort))
-        }
-    }
-
     func rotateKey(measure: Bool) -> ControlResponse {
         let probe = measure ? ProbeRun(gateway: self) : nil
         if measure && probe == nil { return .failure("no remote gateway with a live tunnel to probe through") }
@@ -66,12 +29,12 @@ extension Gateway {
         let snapshot = device.snapshot()
         let wallNow = Int64(Date().timeIntervalSince1970)
         let live: Set<String> = lock.withLock {
-            keyRotationAcks = []
+            let keys = controller.peerKeys
             return Set(
-                config.peers.filter { peer in
-                    peer.name != config.node.name
+                controller.config.peers.filter { peer in
+                    peer.name != controller.config.node.name
                         && snapshot.peers.contains {
-                            $0.publicKey == peerKeys[peer.name] && wallNow - $0.lastHandshakeSeconds < 180
+                            $0.publicKey == keys[peer.name] && wallNow - $0.lastHandshakeSeconds < 180
                         }
                 }.map(\.name))
         }
@@ -86,24 +49,22 @@ extension Gateway {
                 "key not rotated: cannot write the new key next to \(config.node.privateKeyFile): \(error) (nothing changed; the key directory must be writable)"
             )
         }
-        let announcement = Gateway.keyRotationMagic + newPublic.bytes
-        let deadline = started + .seconds(2)
-        var lastSend = Timestamp.zero
-        while Gateway.now() < deadline {
-            let acked = lock.withLock { keyRotationAcks }
-            if live.isSubset(of: acked) { break }
-            if Gateway.now().duration(since: lastSend) >= .milliseconds(100) {
-                lastSend = Gateway.now()
-                for peer in config.peers where peer.name != config.node.name && !acked.contains(peer.name) {
-                    overlaySocket.send(
-                        announcement, to: Endpoint(address: peer.overlayAddress, port: Gateway.controlPort))
-                }
-            }
+        if case .refused(let why) = perform(.beginKeyRotation(newPublicKey: newPublic, livePeers: live)) {
+            unlink(staged)
+            probe?.stop()
+            return .failure("key not rotated: \(why)")
+        }
+        // The controller announces the key every 100 ms until every live peer acknowledged or 2 s passed.
+        var rotation: KeyRotation?
+        while true {
+            rotation = lock.withLock { controller.keyRotation }
+            if rotation?.isSettled ?? true { break }
             Thread.sleep(forTimeInterval: 0.005)
         }
-        let acked = lock.withLock { keyRotationAcks }
-        let missing = live.subtracting(acked).sorted()
+        let acked = rotation?.acknowledged ?? []
+        let missing = (rotation?.missing ?? live).sorted()
         if !missing.isEmpty {
+            _ = perform(.abandonKeyRotation)
             unlink(staged)
             probe?.stop()
             return .failure(
@@ -115,6 +76,7 @@ extension Gateway {
         do {
             try Gateway.commitStagedKey(staged, to: config.node.privateKeyFile)
         } catch {
+            _ = perform(.abandonKeyRotation)
             unlink(staged)
             probe?.stop()
             return .failure("cannot replace \(config.node.privateKeyFile) with the new key: \(error)")
@@ -127,14 +89,7 @@ extension Gateway {
             engine.setPrivateKey(newKey, keepingSessions: true)
             engine.initiateHandshakes(now: moment)
         }
-        lock.withLock { publicKey = newPublic }
-        audit.record(
-            "key_rotated",
-            [
-                "peer": config.node.name, "public_key": newPublic.base64,
-                "acknowledged_by": acked.sorted().joined(separator: ","),
-            ])
-        logger.notice("private key rotated; new public key \(newPublic.base64) (update the shared peer list)")
+        _ = perform(.completeKeyRotation)
         guard let probe else {
             return ControlResponse(
                 message:
@@ -145,7 +100,7 @@ extension Gateway {
         let convergeDeadline = Gateway.now() + .seconds(5)
         while Gateway.now() < convergeDeadline {
             let peers = device.snapshot().peers
-            let keys = lock.withLock { peerKeys }
+            let keys = lock.withLock { controller.peerKeys }
             let done = live.allSatisfy { name in
                 peers.contains {
                     $0.publicKey == keys[name]

@@ -1,6 +1,7 @@
 import Dataplane
 import Foundation
 import GatewayConfig
+import GatewayController
 import Logging
 import NetworkTypes
 import Routing
@@ -26,39 +27,41 @@ extension Gateway {
     /// Copies the current state into the registry. Caller holds `lock`.
     func refreshMetrics(now: Timestamp, snapshot: UAPIDeviceSnapshot) {
         let wallNow = Date().timeIntervalSince1970
+        let config = controller.config
         for peer in config.peers where peer.name != config.node.name {
-            let key = peerKeys[peer.name] ?? peer.publicKey
+            let key = controller.peerKeys[peer.name] ?? peer.publicKey
             let s = snapshot.peers.first { $0.publicKey == key }
             let handshake = s.flatMap { $0.lastHandshakeSeconds > 0 ? Double($0.lastHandshakeSeconds) : nil }
             metrics.setPeer(
-                name: peer.name, up: peersUp.contains(peer.name), lastHandshake: handshake, rxBytes: s?.rxBytes ?? 0,
+                name: peer.name, up: controller.peersUp.contains(peer.name), lastHandshake: handshake,
+                rxBytes: s?.rxBytes ?? 0,
                 txBytes: s?.txBytes ?? 0, keyExpiry: peer.keyExpires.map { Double($0.secondsSince1970) })
-            if let stats = probes.statistics(for: peer.name, now: now) {
+            if let stats = controller.probes.statistics(for: peer.name, now: now) {
                 metrics.setPeerProbeLoss(name: peer.name, ratio: stats.loss)
             }
         }
         let configured = Set(config.peers.map(\.name))
-        for (peer, seconds) in probes.takeNewRTTs() where configured.contains(peer) {
+        for (peer, seconds) in controller.takeNewRTTs() where configured.contains(peer) {
             metrics.observePeerRTT(name: peer, seconds: seconds)
         }
         var subnets = Set<IPPrefix>()
-        for (prefix, gateway) in nextHops {
+        for (prefix, gateway) in controller.nextHops {
             metrics.setRoutePrimary(subnet: prefix, gateway: gateway)
             subnets.insert(prefix)
         }
-        for prefix in withoutPrimary where !advertisedNow.contains(prefix) {
+        for prefix in controller.withoutPrimary where !controller.advertisedNow.contains(prefix) {
             metrics.setRoutePrimary(subnet: prefix, gateway: nil)
             subnets.insert(prefix)
         }
-        if let ha = config.ha, let election {
+        if let ha = config.ha, let election = controller.election {
             let primary = election.currentPrimary(now: now)?.gateway
-            for prefix in advertisedNow {
+            for prefix in controller.advertisedNow {
                 metrics.setRoutePrimary(subnet: prefix, gateway: primary)
                 subnets.insert(prefix)
             }
             metrics.setHARole(group: ha.group, isPrimary: election.role == .primary)
         } else {
-            for prefix in advertisedNow {
+            for prefix in controller.advertisedNow {
                 metrics.setRoutePrimary(subnet: prefix, gateway: config.node.name)
                 subnets.insert(prefix)
             }
@@ -67,7 +70,7 @@ extension Gateway {
         for prefix in exportedSubnets.subtracting(subnets) { metrics.removeRoute(subnet: prefix) }
         exportedSubnets = subnets
         metrics.setRoutesInstalled(kernel.installed.count)
-        if let changed = lastRouteChangeAt {
+        if let changed = controller.lastRouteChangeAt {
             metrics.setRouteLastChange(at: wallNow - Double(now.duration(since: changed).nanosecondsValue) / 1e9)
         }
         for (family, on) in kernel.forwarding {
@@ -78,7 +81,9 @@ extension Gateway {
         for reason in DropReason.allCases where drops[reason] > 0 {
             metrics.setPacketsDroppedTotal(reason: reason.rawValue, total: drops[reason])
         }
-        for (result, total) in handshakeTotals { metrics.setHandshakesTotal(result: result, total: total) }
-        for (reason, total) in routeMessageDrops { metrics.setRouteMessagesDroppedTotal(reason: reason, total: total) }
+        for (result, total) in controller.handshakeTotals { metrics.setHandshakesTotal(result: result, total: total) }
+        for (reason, total) in controller.routeMessageDrops {
+            metrics.setRouteMessagesDroppedTotal(reason: reason, total: total)
+        }
     }
 }

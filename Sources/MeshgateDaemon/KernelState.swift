@@ -68,15 +68,18 @@ final class KernelState {
         routeMetric = metric
     }
 
-    /// Makes our routes in the kernel exactly the learned prefixes plus the peers' overlay addresses,
+    /// Makes our routes in the kernel exactly the learned prefixes plus the peers' overlay addresses
+    /// (with `keepingStale`, at least those: nothing is removed),
     /// through the overlay, in the configured table and metric (``RouteSync``: read back, diff every
     /// attribute, one batch, never a route of another protocol). Returns what could not be installed
     /// because a foreign route holds its place; throws when a request failed (the caller retries).
     @discardableResult
-    func syncRoutes(learned: Set<IPPrefix>, peers: [IPAddress]) throws -> [RouteSync.Blocked] {
+    func syncRoutes(learned: Set<IPPrefix>, peers: [IPAddress], keepingStale: Bool = false) throws
+        -> [RouteSync.Blocked]
+    {
         let peerPrefixes = peers.compactMap { IPPrefix(address: $0, length: $0.isV4 ? 32 : 128) }
         let wanted = Set((Array(learned) + peerPrefixes).map(route(to:)))
-        let outcome = try RouteSync.sync(wanted: wanted, netlink: netlink)
+        let outcome = try RouteSync.sync(wanted: wanted, netlink: netlink, keepingStale: keepingStale)
         for r in outcome.removed {
             logger.info("route removed", metadata: ["subnet": "\(r.destination)", "table": "\(r.table)"])
         }
@@ -202,9 +205,9 @@ final class KernelState {
         return before
     }
 
-    func installMSSClamp(mtu: Int) throws {
+    func installMSSClamp(interface: String, mtu: Int) throws {
         let socket = try NFTablesSocket()
-        try socket.apply(MSSClampRuleset.forOverlay(interface: overlayInterface, mtu: mtu))
+        try socket.apply(MSSClampRuleset.forOverlay(interface: interface, mtu: mtu))
         mssClampInstalled = true
     }
 

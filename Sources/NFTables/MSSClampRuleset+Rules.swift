@@ -38,6 +38,16 @@ extension MSSClampRuleset {
         }
     }
 
+    /// The clamp as a generic ruleset: one forward chain at mangle priority, policy accept.
+    public var ruleset: NFTRuleset {
+        NFTRuleset(
+            tableName: tableName, comment: Self.tableComment,
+            chains: [
+                NFTRuleset.Chain(
+                    name: Self.chainName, hook: .forward, priority: Self.chainPriority, policy: .accept, rules: rules)
+            ])
+    }
+
     /// The rules of the chain, in order: IPv4 into and out of the overlay, then IPv6.
     var rules: [[RuleExpression]] {
         Family.allCases.flatMap { family in

@@ -15,29 +15,14 @@ public struct RuleCounters: Sendable, Hashable {
 }
 
 extension NFTablesSocket {
-    /// Makes table `inet <ruleset.tableName>` exactly `ruleset` (see ``MSSClampRuleset``), in one transaction.
-    ///
-    /// The batch is NEWTABLE, DELTABLE, NEWTABLE, NEWCHAIN, NEWRULE × 4: the first NEWTABLE makes sure the
-    /// DELTABLE has something to delete, so a stale table from an earlier run is replaced and a missing one
-    /// is created alike. Packets see either the old rules or the new ones, never an unclamped moment. Applying
-    /// the same ruleset twice leaves one copy. Other tables are never touched. Counters restart at zero.
+    /// Makes table `inet <ruleset.tableName>` exactly the clamp (see ``MSSClampRuleset``), in one
+    /// transaction: ``apply(_:)-(NFTRuleset)`` with ``MSSClampRuleset/ruleset``. Packets see either the old
+    /// rules or the new ones, never an unclamped moment.
     ///
     /// - Throws: ``NFTablesError``; a rejected transaction changes nothing.
     public func apply(_ ruleset: MSSClampRuleset) throws(NFTablesError) {
         try ruleset.validate()
-        let table = ruleset.tableName
-        try commit { (batch: inout NetlinkBatch) throws(NFTablesError) in
-            try batch.addTable(named: table)
-            try batch.deleteTable(named: table)
-            try batch.addTable(named: table, comment: MSSClampRuleset.tableComment)
-            try batch.addFilterChain(
-                table: table, named: MSSClampRuleset.chainName, hook: NF_INET_FORWARD,
-                priority: MSSClampRuleset.chainPriority)
-            for (index, expressions) in ruleset.rules.enumerated() {
-                try batch.appendRule(
-                    table: table, chain: MSSClampRuleset.chainName, index: index + 1, expressions: expressions)
-            }
-        }
+        try apply(ruleset.ruleset)
     }
 
     /// Sums the counter expressions of every rule in table `inet <table>`: with an ``MSSClampRuleset``, the

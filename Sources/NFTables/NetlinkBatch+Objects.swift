@@ -34,9 +34,10 @@ extension NetlinkBatch {
         }
     }
 
-    /// `NEWCHAIN`: a base chain `type filter hook <hook> priority <priority>; policy accept`.
+    /// `NEWCHAIN`: a base chain `type filter hook <hook> priority <priority>; policy <policy>`.
     mutating func addFilterChain(
-        table tableName: String, named name: String, hook: nf_inet_hooks, priority: Int32
+        table tableName: String, named name: String, hook: nf_inet_hooks, priority: Int32,
+        policy: Int32 = NF_ACCEPT
     ) throws(NFTablesError) {
         guard let chain = nftnl_chain_alloc() else { throw .socket(operation: "nftnl_chain_alloc", errno: ENOMEM) }
         defer { nftnl_chain_free(chain) }
@@ -46,7 +47,7 @@ extension NetlinkBatch {
         nftnl_chain_set_str(chain, UInt16(NFTNL_CHAIN_TYPE.rawValue), "filter")
         nftnl_chain_set_u32(chain, UInt16(NFTNL_CHAIN_HOOKNUM.rawValue), hook.rawValue)
         nftnl_chain_set_s32(chain, UInt16(NFTNL_CHAIN_PRIO.rawValue), priority)
-        nftnl_chain_set_u32(chain, UInt16(NFTNL_CHAIN_POLICY.rawValue), UInt32(NF_ACCEPT))
+        nftnl_chain_set_u32(chain, UInt16(NFTNL_CHAIN_POLICY.rawValue), UInt32(policy))
         append("NEWCHAIN inet \(tableName) \(name)", type: NFT_MSG_NEWCHAIN, flags: NLM_F_CREATE) { header in
             nftnl_chain_nlmsg_build_payload(header, chain)
         }

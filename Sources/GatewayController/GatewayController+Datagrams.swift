@@ -1,0 +1,124 @@
+import CryptoPrimitives
+import GatewayConfig
+import NetworkTypes
+import Routing
+
+// MARK: - Datagrams from peers
+
+extension GatewayController {
+    /// Handles one datagram; returns a role change it caused.
+    mutating func receive(_ datagram: Datagram, now: Timestamp, out: inout Output) -> PrimaryElection.RoleChange? {
+        switch datagram.channel {
+        case .control:
+            let bytes = datagram.bytes
+            if bytes.starts(with: KeyRotation.announceMagic) || bytes.starts(with: KeyRotation.acknowledgeMagic) {
+                receiveKeyRotation(bytes, from: datagram.peer, out: &out)
+                return nil
+            }
+            return receiveRouteProtocol(bytes, from: datagram.peer, now: now, out: &out)
+        case .probePort:
+            return receiveOnProbePort(datagram, now: now, out: &out)
+        case .overlayProbe:
+            if let sequence = ProbeMessage.sequence(of: datagram.bytes) { probes.answer(sequence: sequence, now: now) }
+            return nil
+        }
+    }
+
+    private mutating func receiveRouteProtocol(
+        _ bytes: [UInt8], from source: Endpoint, now: Timestamp, out: inout Output
+    ) -> PrimaryElection.RoleChange? {
+        let message: Advertisement
+        switch Advertisement.decode(bytes) {
+        case .success(let m): message = m
+        case .failure(let error):
+            routeMessageDrops[error.label, default: 0] += 1
+            out.log(.debug, "control message from \(source) dropped: \(error)")
+            return nil
+        }
+        guard message.isSent(from: source.address, overlayAddresses: config.peerOverlayAddresses),
+            message.sender != config.node.name
+        else {
+            routeMessageDrops["sender_mismatch", default: 0] += 1
+            out.log(.warning, "control message claiming to be from \(message.sender) arrived from \(source); dropped")
+            return nil
+        }
+        // A gateway we hold no routes from (new, or restarted) gets our routes now rather than at the next
+        // periodic advert, so a restarted standby is never blind when the primary fails.
+        if case .withdraw = message {
+        } else if routeTable.entries[message.sender].map({ $0.expiresAt <= now }) ?? true {
+            pendingTriggeredAdvert = true
+        }
+        switch message {
+        case .hello(let hello):
+            guard var election, hello.group == election.configuration.group else { return nil }
+            defer { self.election = election }
+            return election.receivedHello(hello, now: now)
+        case .routes, .withdraw:
+            for change in routeTable.apply(message, from: message.sender, now: now) {
+                noteRouteChange(change, out: &out)
+            }
+            return nil
+        }
+    }
+
+    /// Probes are answered; step-down requests from a member of our group are obeyed.
+    private mutating func receiveOnProbePort(
+        _ datagram: Datagram, now: Timestamp, out: inout Output
+    ) -> PrimaryElection.RoleChange? {
+        let bytes = datagram.bytes
+        if bytes.starts(with: ProbeMessage.magic) {
+            // Answer to the reply-to address inside the probe (a LAN or overlay address of the prober):
+            // the answer is routed like LAN-to-LAN traffic, through the prober's group primary. Only to
+            // addresses of the mesh: the responder is no reflector.
+            if let replyTo = ProbeMessage.replyAddress(in: bytes), isMeshAddress(replyTo.address) {
+                out.datagrams.append(Datagram(channel: .probePort, bytes: bytes, peer: replyTo))
+            }
+            return nil
+        }
+        guard bytes.starts(with: ProbeMessage.stepDownMagic), var election,
+            let sender = otherPeers.first(where: { $0.overlayAddress == datagram.peer.address }),
+            election.members(now: now).contains(where: { $0.name == sender.name })
+        else { return nil }
+        // The socket is bound to the overlay: WireGuard authenticated the sender's overlay address.
+        defer { self.election = election }
+        guard case .steppedDown(let change) = election.stepDown(now: now) else { return nil }
+        out.log(.notice, "stepping down on request of \(sender.name) (drill)")
+        return change
+    }
+
+    /// Overlay addresses and subnets the mesh routes.
+    func isMeshAddress(_ address: IPAddress) -> Bool {
+        config.peers.contains { $0.overlayAddress == address }
+            || nextHops.keys.contains { $0.contains(address) } || routeTable.prefixes.contains { $0.contains(address) }
+    }
+
+    /// A peer's key announcement or acknowledgement.
+    private mutating func receiveKeyRotation(_ bytes: [UInt8], from source: Endpoint, out: inout Output) {
+        guard bytes.count == 8 + 32, let key = Key32(bytes: bytes[8...]),
+            let peer = otherPeers.first(where: { $0.overlayAddress == source.address })
+        else { return }
+        if bytes.starts(with: KeyRotation.acknowledgeMagic) {
+            if var rotation = keyRotation, rotation.newPublicKey == key {
+                rotation.acknowledged.insert(peer.name)
+                keyRotation = rotation
+            }
+            return
+        }
+        guard !keyExpiryEnforced.contains(peer.name) else { return }
+        if let old = peerKeys[peer.name], old != key {
+            peerKeys[peer.name] = key
+            out.peerKeyRotations.append((peer.name, old, key))
+            out.log(
+                .notice,
+                "\(peer.name) rotated its key: now \(key.base64) (update public_key of \(peer.name) in the shared peer list)"
+            )
+            out.audit("key_rotated", ["peer": .string(peer.name), "public_key": .string(key.base64)])
+        }
+        if peerKeys[peer.name] == key {
+            out.datagrams.append(
+                Datagram(
+                    channel: .control, bytes: KeyRotation.acknowledgeMagic + key.bytes,
+                    peer: Endpoint(address: peer.overlayAddress, port: GatewayController.controlPort)))
+        }
+    }
+}

@@ -1,0 +1,442 @@
+public import CryptoPrimitives
+public import GatewayConfig
+public import NetworkTypes
+public import Routing
+
+/// The gateway's decisions, free of I/O: the HA election, the route table, the timers, the adverts
+/// owed, drills and key rotation in progress, peer liveness and key expiry.
+///
+/// Driven only by ``step(now:inputs:)``: the inputs that arrived (datagrams, LAN health, sessions,
+/// handshake outcomes, a reload, an operator's request) at a moment of an injected clock. Each step
+/// returns an ``Output`` (datagrams to send, audit events, log lines, VIP announcements) and leaves an
+/// ``intent`` (peers and their allowed IPs, routes, the virtual IP, the nftables ruleset) for the
+/// driver to sync the kernel and the engine towards, and a ``nextDeadline`` to sleep until.
+public struct GatewayController: Sendable {
+    /// UDP port of gateway-to-gateway control messages, inside the tunnel.
+    public static let controlPort: UInt16 = Advertisement.port
+    /// UDP port of probes and step-down requests, inside the tunnel.
+    public static let probePort: UInt16 = 51822
+    /// How often housekeeping runs (peer liveness, key expiry, summaries, metrics).
+    public static let housekeepingInterval: Duration = .seconds(1)
+    /// Warn this long before a peer's key expires.
+    public static let keyExpiryWarning: Duration = .seconds(7 * 24 * 3600)
+    /// Handshake refusals are summarised at most this often, so a flood cannot flood the audit log.
+    public static let refusalSummaryInterval: Duration = .seconds(10)
+    /// A failed kernel sync is retried this soon.
+    public static let kernelRetryInterval: Duration = .milliseconds(100)
+    /// WireGuard's reject-after-time (whitepaper §6.1): a session older than this carries nothing.
+    public static let rejectAfterTimeSeconds: Int64 = 180
+
+    // MARK: Configuration and identity
+    public internal(set) var config: GatewayConfiguration
+    /// Our public key; changes when a key rotation completes.
+    public internal(set) var publicKey: Key32
+    /// Every peer's current public key by name: the config's, until a peer announces a rotation.
+    public internal(set) var peerKeys: [String: Key32]
+    /// The subnets connected on our LAN interface, which no learned route may overlap.
+    public internal(set) var connectedLAN: [IPPrefix]
+    /// The port our overlay probe socket listens on (answers come back there).
+    let probeReplyPort: UInt16
+    public let startedAt: Timestamp
+
+    // MARK: Decisions
+    public internal(set) var election: PrimaryElection?
+    public internal(set) var routeTable: RouteTable
+    var messageCounter: MessageCounter
+    /// Each learned subnet's next-hop gateway.
+    public internal(set) var nextHops: [IPPrefix: String] = [:]
+    public internal(set) var withoutPrimary: [IPPrefix] = []
+    /// Learned prefixes refused for lying inside another HA group's subnet (reported on change).
+    public internal(set) var refusedInsideGroups: [IPPrefix] = []
+    public internal(set) var lastRouteChangeAt: Timestamp?
+    /// What we advertise now: the configured subnets less those a withdrawal drill holds back.
+    public internal(set) var advertisedNow: [IPPrefix]
+    public internal(set) var lanHealthy: Bool
+    public internal(set) var probes = ProbeTracker()
+    public internal(set) var keyRotation: KeyRotation?
+
+    // MARK: Peers
+    public internal(set) var peersUp: Set<String> = []
+    public internal(set) var keyExpiryEnforced: Set<String> = []
+    var keyExpiryWarnedAt: [String: Timestamp] = [:]
+    var sessions: PeerSessions?
+
+    // MARK: Counters (for metrics)
+    /// Refused route-protocol messages by reason (decode error label or `sender_mismatch`).
+    public internal(set) var routeMessageDrops: [String: UInt64] = [:]
+    /// Handshake outcomes by result label (`completed`, `refused`, `timed_out`).
+    public internal(set) var handshakeTotals: [String: UInt64] = [:]
+    var refusedHandshakes: [String: Int] = [:]
+    var lastRefusalSummaryAt: Timestamp
+
+    // MARK: Timers
+    var nextHelloAt: Timestamp
+    var nextAdvertAt: Timestamp
+    var pendingTriggeredAdvert = true
+    var nextLANCheckAt: Timestamp
+    var nextHousekeepingAt: Timestamp
+    /// When to announce the virtual IP again after a takeover (``announcementSchedule(after:)``).
+    var vipAnnouncements: [Timestamp] = []
+    public internal(set) var kernelSyncFailure: String?
+    var kernelRetryAt: Timestamp?
+    /// Until then the kernel sync keeps routes of ours it does not (yet) want: see ``Intent/keepStaleRoutes``.
+    let startUpWindowEnds: Timestamp
+    var now: Timestamp
+
+    /// - Parameters:
+    ///   - wallClockNanoseconds: seeds the message counter, so a restarted gateway's messages are never
+    ///     taken for stale ones.
+    ///   - lanHealthy: the LAN's state at start.
+    public init(
+        config: GatewayConfiguration, publicKey: Key32, connectedLAN: [IPPrefix], lanHealthy: Bool,
+        probeReplyPort: UInt16, now: Timestamp, wallClockNanoseconds: UInt64
+    ) {
+        self.config = config
+        self.publicKey = publicKey
+        self.peerKeys = Dictionary(config.peers.map { ($0.name, $0.publicKey) }, uniquingKeysWith: { a, _ in a })
+        self.connectedLAN = connectedLAN
+        self.probeReplyPort = probeReplyPort
+        self.startedAt = now
+        self.now = now
+        self.messageCounter = MessageCounter(wallClockNanoseconds: wallClockNanoseconds)
+        self.routeTable = RouteTable(
+            expiry: config.timers.routeExpiry,
+            policy: GatewayController.routePolicy(for: config, connectedLAN: connectedLAN))
+        self.advertisedNow = config.advertise
+        self.lanHealthy = lanHealthy
+        self.nextHelloAt = now
+        self.nextAdvertAt = now
+        self.nextLANCheckAt = now + config.timers.helloInterval
+        self.nextHousekeepingAt = now
+        self.lastRefusalSummaryAt = now
+        self.startUpWindowEnds = now + config.timers.advertiseInterval + config.timers.deadInterval
+        if let ha = config.ha {
+            election = PrimaryElection(
+                configuration: .init(
+                    name: config.node.name, group: ha.group, members: config.members(of: ha.group),
+                    priority: ha.priority, preempt: ha.preempt, preemptDelay: ha.preemptDelay,
+                    deadInterval: config.timers.deadInterval, stepDownHold: ha.stepDownHold),
+                now: now, lanHealthy: lanHealthy)
+        }
+    }
+
+    /// Starts the election's start-up wait again from `now`: the driver calls it when its loop starts
+    /// hearing hellos, so slow set-up steps do not eat into the wait.
+    public mutating func restartElectionClock(now: Timestamp) {
+        self.now = max(self.now, now)
+        guard let current = election else { return }
+        election = PrimaryElection(configuration: current.configuration, now: now, lanHealthy: current.lanHealthy)
+    }
+
+    /// What this gateway accepts from its peers: the configured limits, the declared group memberships,
+    /// and its own LAN (advertised and connected subnets), which no learned route may overlap.
+    public static func routePolicy(for config: GatewayConfiguration, connectedLAN: [IPPrefix]) -> RoutePolicy {
+        var groups = config.peerGroups
+        if let ha = config.ha { groups[config.node.name] = ha.group }
+        return RoutePolicy(
+            allowPublicSubnets: config.allowPublicSubnets,
+            protectedAddresses: [config.overlay.address] + config.peers.map(\.overlayAddress),
+            localSubnets: Set(config.advertise + connectedLAN), localGroup: config.ha?.group, groupOf: groups,
+            maxRoutesPerGateway: config.limits.maxRoutesPerPeer, maxPrefixLengthIPv4: config.limits.maxPrefixLengthIPv4,
+            maxPrefixLengthIPv6: config.limits.maxPrefixLengthIPv6)
+    }
+
+    /// The peers other than ourselves.
+    var otherPeers: [GatewayConfiguration.PeerSettings] { config.peers.filter { $0.name != config.node.name } }
+
+    // MARK: - The step
+
+    /// Takes `inputs` in order, then does what is due at `now`.
+    public mutating func step(now: Timestamp, inputs: [Input] = []) -> Output {
+        self.now = max(self.now, now)
+        let now = self.now
+        var out = Output()
+        var roleChanges: [PrimaryElection.RoleChange] = []
+        for input in inputs { handle(input, now: now, roleChanges: &roleChanges, out: &out) }
+        if let retry = kernelRetryAt, now >= retry { kernelRetryAt = nil }
+        if let change = election?.tick(now: now) { roleChanges.append(change) }
+        for change in roleChanges { act(on: change, now: now, out: &out) }
+        for change in routeTable.expire(now: now) { noteRouteChange(change, out: &out) }
+        recomputeRoutes(now: now, out: &out)
+        for (peer, sequence) in probes.round(now: now, peers: probedPeers) {
+            guard let address = config.peer(named: peer)?.overlayAddress else { continue }
+            out.datagrams.append(
+                Datagram(
+                    channel: .overlayProbe,
+                    bytes: ProbeMessage.encode(
+                        sequence: sequence, replyTo: Endpoint(address: config.overlay.address, port: probeReplyPort)),
+                    peer: Endpoint(address: address, port: GatewayController.probePort)))
+        }
+        if now >= nextHousekeepingAt, sessions != nil {
+            nextHousekeepingAt = now + GatewayController.housekeepingInterval
+            housekeeping(now: now, out: &out)
+        }
+        if election != nil, now >= nextHelloAt || !roleChanges.isEmpty { sendHello(now: now, out: &out) }
+        if now >= nextAdvertAt || pendingTriggeredAdvert || !roleChanges.isEmpty { sendAdvert(now: now, out: &out) }
+        if election?.role == .primary, let next = vipAnnouncements.first, now >= next {
+            vipAnnouncements.removeAll { $0 <= now }
+            out.announceVirtualIP = true
+        }
+        stepKeyRotation(now: now, out: &out)
+        return out
+    }
+
+    private mutating func handle(
+        _ input: Input, now: Timestamp, roleChanges: inout [PrimaryElection.RoleChange], out: inout Output
+    ) {
+        switch input {
+        case .datagram(let datagram):
+            if let change = receive(datagram, now: now, out: &out) { roleChanges.append(change) }
+        case .lanHealth(let healthy):
+            nextLANCheckAt = now + config.timers.helloInterval
+            if healthy != lanHealthy, let ha = config.ha {
+                out.log(.warning, "LAN interface \(ha.lan.interface) is \(healthy ? "back" : "DOWN")")
+            }
+            lanHealthy = healthy
+            if let change = election?.lanHealth(healthy, now: now) { roleChanges.append(change) }
+        case .peerSessions(let observed):
+            sessions = observed
+        case .handshake(let outcome):
+            switch outcome {
+            case .completed: handshakeTotals["completed", default: 0] += 1
+            case .timedOut: handshakeTotals["timed_out", default: 0] += 1
+            case .refused(let reason):
+                handshakeTotals["refused", default: 0] += 1
+                refusedHandshakes[reason, default: 0] += 1
+            }
+        case .kernelSync(let failure):
+            if let failure, kernelSyncFailure == nil { out.log(.error, "kernel update failed (retrying): \(failure)") }
+            if failure == nil, kernelSyncFailure != nil { out.log(.notice, "kernel update succeeded again") }
+            kernelSyncFailure = failure
+            kernelRetryAt = failure == nil ? nil : now + GatewayController.kernelRetryInterval
+        case .reload(let new, let lan):
+            out.results.append(reload(new, connectedLAN: lan, now: now, out: &out))
+        case .request(let request):
+            out.results.append(perform(request, now: now, roleChanges: &roleChanges, out: &out))
+        }
+    }
+
+    /// The earliest moment a step could do something without a new input.
+    public var nextDeadline: Timestamp {
+        var candidates: [Timestamp?] = [
+            nextAdvertAt, nextHousekeepingAt, probes.nextRoundAt, routeTable.nextExpiry, kernelRetryAt,
+            vipAnnouncements.first, keyRotation?.nextDeadline,
+        ]
+        if election != nil {
+            candidates += [nextHelloAt, nextLANCheckAt, election?.nextDeadline(after: now)]
+        }
+        if now < startUpWindowEnds { candidates.append(startUpWindowEnds) }
+        // Never in the past: a deadline already due means "now".
+        return max(Timestamp.earliest(candidates) ?? now + GatewayController.housekeepingInterval, now)
+    }
+
+    /// Whether the driver should check the LAN interface and pass ``Input/lanHealth(_:)``.
+    public func lanCheckDue(now: Timestamp) -> Bool { config.ha != nil && now >= nextLANCheckAt }
+
+    /// Whether the driver should read the engine's sessions and pass ``Input/peerSessions(_:)``.
+    public func housekeepingDue(now: Timestamp) -> Bool { now >= nextHousekeepingAt }
+
+    /// The probe RTTs measured since the last call, for the histogram.
+    public mutating func takeNewRTTs() -> [(peer: String, seconds: Double)] { probes.takeNewRTTs() }
+
+    /// Peers we probe: every other peer whose key is still accepted.
+    var probedPeers: [String] { otherPeers.map(\.name).filter { !keyExpiryEnforced.contains($0) } }
+
+    // MARK: - Intent
+
+    /// What the engine and the kernel should hold now.
+    public var intent: Intent {
+        var peers: [String: PeerIntent] = [:]
+        for peer in otherPeers where !keyExpiryEnforced.contains(peer.name) {
+            peers[peer.name] = PeerIntent(
+                name: peer.name, publicKey: peerKeys[peer.name] ?? peer.publicKey, overlayAddress: peer.overlayAddress,
+                endpoint: peer.endpoint,
+                persistentKeepaliveSeconds: UInt16(clamping: peer.persistentKeepalive?.components.seconds ?? 0),
+                presharedKeyFile: peer.presharedKeyFile, allowedIPs: [peer.overlayAddress.hostPrefix])
+        }
+        var routes: [IPPrefix: String] = [:]
+        for (prefix, gateway) in nextHops where peers[gateway] != nil {
+            // An overlay address is its owner's alone, whatever a peer advertises.
+            guard !peers.values.contains(where: { $0.allowedIPs.contains(prefix) }) else { continue }
+            peers[gateway]?.allowedIPs.insert(prefix)
+            routes[prefix] = gateway
+        }
+        var virtualIP: Intent.VirtualIP?
+        if let ha = config.ha, election?.role == .primary {
+            virtualIP = Intent.VirtualIP(prefix: ha.lan.virtualIP, interface: ha.lan.interface)
+        }
+        return Intent(
+            peers: peers, routes: routes, routeTable: config.kernel.routeTable, routeMetric: config.kernel.routeMetric,
+            keepStaleRoutes: now < startUpWindowEnds, virtualIP: virtualIP,
+            ruleset: Ruleset(mssClamp: .init(interface: config.overlay.interface, mtu: config.overlay.mtuBytes)))
+    }
+
+    // MARK: - Election outcomes
+
+    private mutating func act(on change: PrimaryElection.RoleChange, now: Timestamp, out: inout Output) {
+        guard let ha = config.ha else { return }
+        out.log(.notice, "HA group \(ha.group): \(change)")
+        out.audit(
+            "primary_changed",
+            [
+                "group": .string(ha.group), "role": .string(change.to.description),
+                "term": .int(Int(clamping: change.term)),
+                "primary": .string(
+                    change.to == .primary
+                        ? config.node.name : (election?.currentPrimary(now: now)?.gateway ?? "")),
+                "reason": .string(change.reason.description),
+            ])
+        if change.to == .primary {
+            // Term 1 is the first election at start-up, not a failover. The duration is how long the group
+            // had no usable primary: the silence that was detected, zero for a planned hand-over.
+            if change.term > 1 {
+                var duration = Duration.zero
+                if case .primarySilent(_, let silence) = change.reason { duration = silence }
+                out.failovers.append((ha.group, duration))
+            }
+            out.announceVirtualIP = true
+            vipAnnouncements = GatewayController.announcementSchedule(after: now)
+        } else {
+            vipAnnouncements = []
+        }
+        pendingTriggeredAdvert = true
+    }
+
+    /// After the announcement sent on takeover, four more 100 ms apart, as VRRP implementations repeat
+    /// theirs (keepalived: `garp_master_repeat 5`), so a LAN host or switch that missed one still learns
+    /// where the virtual IP went. The burst ends within one dead interval. keepalived's delayed second
+    /// burst (`garp_master_delay`) is left out on purpose: in a partition between the pair, a primary's
+    /// late burst would take the LAN back from the newer claimant that the rest of the mesh routes to, and
+    /// the return path would then break on the far side's cryptokey routing.
+    static func announcementSchedule(after takeover: Timestamp) -> [Timestamp] {
+        (1...4).map { takeover + .milliseconds(100 * $0) }
+    }
+
+    // MARK: - Routes
+
+    /// Recomputes every subnet's next hop, logging and auditing what moved.
+    mutating func recomputeRoutes(now: Timestamp, out: inout Output) {
+        let desired = DesiredRoutes(
+            table: routeTable, now: now, reports: election?.reports(now: now) ?? [], previous: nextHops)
+        // Our own subnets never go through the overlay, even while a drill withdraws one of them; nor
+        // does anything through a peer whose key expired.
+        let own = Set(config.advertise).union(advertisedNow)
+        let hops = desired.nextHops.filter {
+            !own.contains($0.key) && $0.value != config.node.name && !keyExpiryEnforced.contains($0.value)
+        }
+        withoutPrimary = desired.withoutPrimary
+        if desired.refusedInsideGroups != refusedInsideGroups {
+            for prefix in desired.refusedInsideGroups where !refusedInsideGroups.contains(prefix) {
+                let by = routeTable.advertisers(of: prefix, now: now).map(\.gateway).joined(separator: ",")
+                out.log(.warning, "refused \(prefix) from \(by): it lies inside a subnet another HA group advertises")
+                out.audit(
+                    "route_rejected",
+                    [
+                        "subnet": .string(prefix.description), "gateway": .string(by),
+                        "reason": .string("inside another HA group's subnet"),
+                    ])
+            }
+            refusedInsideGroups = desired.refusedInsideGroups
+        }
+        guard hops != nextHops else { return }
+        for (prefix, gateway) in hops.sorted(by: { $0.key < $1.key }) where nextHops[prefix] != gateway {
+            out.log(.info, "subnet \(prefix) now via \(gateway)")
+            if let previous = nextHops[prefix] {
+                out.audit(
+                    "primary_changed",
+                    [
+                        "subnet": .string(prefix.description), "from": .string(previous), "to": .string(gateway),
+                        "reason": .string("\(gateway) now claims primary for the subnet's group"),
+                    ])
+            }
+        }
+        for prefix in nextHops.keys.sorted() where hops[prefix] == nil { out.log(.info, "subnet \(prefix) withdrawn") }
+        nextHops = hops
+        lastRouteChangeAt = now
+    }
+
+    mutating func noteRouteChange(_ change: RouteChange, out: inout Output) {
+        out.log(.info, "route \(change)")
+        switch change {
+        case .added(let prefix, let gateway, let group):
+            out.audit(
+                "route_advertised",
+                ["subnet": .string(prefix.description), "gateway": .string(gateway), "group": .string(group ?? "")])
+        case .removed(let prefix, let gateway, let reason):
+            out.audit(
+                "route_withdrawn",
+                [
+                    "subnet": .string(prefix.description), "gateway": .string(gateway),
+                    "reason": .string(reason.rawValue),
+                ])
+        case .rejected(let prefix, let gateway, let reason):
+            out.log(.warning, "route \(change)")
+            out.audit(
+                "route_rejected",
+                ["subnet": .string(prefix.description), "gateway": .string(gateway), "reason": .string(reason)])
+        case .moreRejected(let gateway, let count):
+            out.log(.warning, "route \(change)")
+            out.audit(
+                "route_rejected",
+                ["gateway": .string(gateway), "count": .int(count), "reason": .string("more refused prefixes")])
+        case .limitExceeded(let gateway, let advertised, let limit):
+            out.log(.warning, "route \(change)")
+            out.audit(
+                "route_rejected",
+                [
+                    "gateway": .string(gateway), "advertised": .int(advertised), "limit": .int(limit),
+                    "reason": .string("over limits.max_routes_per_peer"),
+                ])
+        default:
+            break
+        }
+    }
+
+    // MARK: - Sending
+
+    mutating func sendHello(now: Timestamp, out: inout Output) {
+        guard let election, let ha = config.ha else { return }
+        nextHelloAt = now + config.timers.helloInterval
+        let bytes = Advertisement.hello(election.makeHello(sequence: messageCounter.next(), now: now)).encode()
+        // Only members act on a group's hellos; nobody else needs them.
+        for peer in otherPeers where config.peerGroups[peer.name] == ha.group {
+            out.datagrams.append(
+                Datagram(
+                    channel: .control, bytes: bytes,
+                    peer: Endpoint(address: peer.overlayAddress, port: GatewayController.controlPort)))
+        }
+    }
+
+    mutating func sendAdvert(now: Timestamp, out: inout Output) {
+        nextAdvertAt = now + config.timers.advertiseInterval
+        pendingTriggeredAdvert = false
+        var groups: [Advertisement.GroupStatus] = []
+        if let ha = config.ha, let election {
+            let primary = election.currentPrimary(now: now)
+            groups.append(
+                .init(
+                    group: ha.group, priority: ha.priority, primary: primary?.gateway,
+                    term: primary?.term ?? election.term))
+        }
+        let routes = advertisedNow.map { Advertisement.Route(prefix: $0, group: config.ha?.group) }
+        broadcast(
+            .routes(.init(sender: config.node.name, sequence: messageCounter.next(), groups: groups, routes: routes)),
+            out: &out)
+    }
+
+    /// Sends `message` to every peer's overlay address (inside the tunnel).
+    mutating func broadcast(_ message: Advertisement, out: inout Output) {
+        let bytes = message.encode()
+        for peer in otherPeers {
+            out.datagrams.append(
+                Datagram(
+                    channel: .control, bytes: bytes,
+                    peer: Endpoint(address: peer.overlayAddress, port: GatewayController.controlPort)))
+        }
+    }
+}
+
+extension IPAddress {
+    /// The /32 or /128 of this address.
+    var hostPrefix: IPPrefix { IPPrefix(address: self, length: isV4 ? 32 : 128)! }
+}

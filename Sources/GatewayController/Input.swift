@@ -1,0 +1,64 @@
+public import CryptoPrimitives
+public import GatewayConfig
+public import NetworkTypes
+
+/// Something that happened, for ``GatewayController/step(now:inputs:)``.
+public enum Input: Sendable {
+    /// A datagram that arrived on one of the gateway's sockets.
+    case datagram(Datagram)
+    /// The LAN interface's state (up with carrier), checked when ``GatewayController/lanCheckDue(now:)``.
+    case lanHealth(Bool)
+    /// The engine's sessions, read when ``GatewayController/housekeepingDue(now:)``.
+    case peerSessions(PeerSessions)
+    /// A handshake outcome reported by the engine.
+    case handshake(HandshakeOutcome)
+    /// The result of the driver's last sync towards the ``Intent``: nil when it succeeded.
+    case kernelSync(failure: String?)
+    /// A new configuration (already parsed and validated) and the subnets connected on its LAN.
+    case reload(GatewayConfiguration, connectedLAN: [IPPrefix])
+    /// An operator's request through the control socket (drills, key rotation, stop).
+    case request(Request)
+}
+
+/// The engine's view of the peers' sessions at one moment.
+public struct PeerSessions: Sendable, Hashable {
+    /// Wall-clock seconds since 1970 (key expiry and handshake ages are wall-clock facts).
+    public var wallSeconds: Int64
+    /// The last completed handshake per peer name, in wall-clock seconds; absent or 0 when none.
+    public var lastHandshake: [String: Int64]
+    /// The endpoint each peer was last seen at, for the audit log.
+    public var endpoints: [String: String]
+
+    public init(wallSeconds: Int64, lastHandshake: [String: Int64], endpoints: [String: String] = [:]) {
+        self.wallSeconds = wallSeconds
+        self.lastHandshake = lastHandshake
+        self.endpoints = endpoints
+    }
+}
+
+public enum HandshakeOutcome: Sendable, Hashable {
+    case completed
+    case refused(reason: String)
+    case timedOut
+}
+
+/// What an operator asked for. Drills are run by the driver (they measure with probes in real time);
+/// what they change in the gateway's state goes through these.
+public enum Request: Sendable, Hashable {
+    /// This gateway gives up the primary role (a drill, or a planned stop).
+    case stepDown
+    /// Ask another member of our group to step down.
+    case askToStepDown(member: String)
+    /// Stop advertising one of our subnets (a withdrawal drill), or advertise it again.
+    case suspendAdvertisement(IPPrefix)
+    case resumeAdvertisement(IPPrefix)
+    /// Announce `newPublicKey` to every peer until the live ones acknowledge or 2 s pass; the driver has
+    /// written the private key first. Progress is ``GatewayController/keyRotation``.
+    case beginKeyRotation(newPublicKey: Key32, livePeers: Set<String>)
+    /// The driver switched the engine to the new key: it is ours now.
+    case completeKeyRotation
+    /// The rotation did not happen (a peer did not acknowledge, or the key file could not be replaced).
+    case abandonKeyRotation
+    /// Tell every peer we are leaving (the last thing a clean stop sends).
+    case withdrawFromMesh
+}

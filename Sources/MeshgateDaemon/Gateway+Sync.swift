@@ -1,0 +1,140 @@
+import CryptoPrimitives
+import Dataplane
+import GatewayController
+import NetworkTypes
+import Routing
+import Synchronization
+import WireGuard
+
+/// What the driver last applied to the engine and the kernel: the other side of every diff.
+struct AppliedState {
+    /// The peers as last applied, by name (a peer's key follows announced rotations).
+    var peers: [String: PeerIntent] = [:]
+    /// The allowed IPs last given to the engine, prefix → peer name.
+    var allowedIPs: [IPPrefix: String] = [:]
+    /// The routes last synced and their table and metric; nil before the first sync.
+    var routes: RoutesApplied?
+    /// The virtual IP we hold, and when its lifetime was last refreshed.
+    var virtualIP: Intent.VirtualIP?
+    var virtualIPRefreshedAt = Timestamp.zero
+    var ruleset: Ruleset?
+
+    struct RoutesApplied: Equatable {
+        var learned: Set<IPPrefix>
+        var peers: Set<IPAddress>
+        var table: UInt32
+        var metric: UInt32
+        var keepStale: Bool
+    }
+}
+
+// MARK: - Intent → engine and kernel, by difference
+
+extension Gateway {
+    /// The virtual IP's lifetime is refreshed this often while we hold it (see ``KernelState/virtualIPLifetime``).
+    static let virtualIPRefreshInterval: Duration = .milliseconds(500)
+
+    /// Makes the engine and the kernel hold `intent`, changing only what differs from what was applied.
+    /// A kernel failure is kept in ``kernelFeedback`` for the next step and retried then. Caller holds `lock`.
+    func syncIntent(_ intent: Intent) throws {
+        syncEngine(intent)
+        var failures: [String] = []
+        let routes = AppliedState.RoutesApplied(
+            learned: Set(intent.routes.keys), peers: Set(intent.peers.values.map(\.overlayAddress)),
+            table: intent.routeTable, metric: intent.routeMetric, keepStale: intent.keepStaleRoutes)
+        if routes != applied.routes || controller.kernelSyncFailure != nil {
+            kernel.setRouteTarget(table: routes.table, metric: routes.metric)
+            do {
+                try kernel.syncRoutes(
+                    learned: routes.learned, peers: Array(routes.peers), keepingStale: routes.keepStale)
+                applied.routes = routes
+            } catch {
+                applied.routes = nil
+                failures.append("routes: \(error)")
+            }
+        }
+        let now = Gateway.now()
+        if intent.virtualIP != applied.virtualIP
+            || (intent.virtualIP != nil
+                && now.duration(since: applied.virtualIPRefreshedAt) >= Gateway.virtualIPRefreshInterval)
+        {
+            if let old = applied.virtualIP, old != intent.virtualIP {
+                kernel.releaseVirtualIP(old.prefix, on: old.interface)
+                applied.virtualIP = nil
+            }
+            if let vip = intent.virtualIP {
+                do {
+                    try kernel.holdVirtualIP(vip.prefix, on: vip.interface, announce: false)
+                    applied.virtualIP = vip
+                    applied.virtualIPRefreshedAt = now
+                } catch {
+                    failures.append("virtual IP \(vip.prefix): \(error)")
+                }
+            }
+        }
+        if intent.ruleset != applied.ruleset {
+            do {
+                if let clamp = intent.ruleset.mssClamp {
+                    try kernel.installMSSClamp(interface: clamp.interface, mtu: clamp.mtu)
+                } else {
+                    kernel.removeMSSClamp()
+                }
+                applied.ruleset = intent.ruleset
+            } catch {
+                failures.append("nftables: \(error)")
+            }
+        }
+        let failure = failures.isEmpty ? nil : failures.joined(separator: "; ")
+        if failure != nil || controller.kernelSyncFailure != nil { kernelFeedback = .some(failure) }
+    }
+
+    /// Peers added, removed, re-keyed or changed, then allowed IPs by difference
+    /// (``AllowedIPsChange``), in one hold of the engine's lock.
+    private func syncEngine(_ intent: Intent) {
+        guard intent.peers != applied.peers else { return }
+        let moment = Device.now()
+        var recreated: Set<String> = []
+        device.engine.withLock { engine in
+            for (name, old) in applied.peers {
+                let new = intent.peers[name]
+                if new == nil || new?.publicKey != old.publicKey {
+                    // A changed key for a name is a new identity: its sessions must not carry over.
+                    engine.removePeer(publicKey: old.publicKey)
+                    recreated.insert(name)
+                }
+            }
+            for (name, peer) in intent.peers {
+                let old = applied.peers[name]
+                let fresh = old == nil || old?.publicKey != peer.publicKey
+                if fresh { recreated.insert(name) }
+                guard fresh || old != peer, let handle = engine.addPeer(publicKey: peer.publicKey) else { continue }
+                if let endpoint = peer.endpoint, fresh || old?.endpoint != peer.endpoint {
+                    engine.setEndpoint(endpoint, for: handle)
+                }
+                if fresh || old?.persistentKeepaliveSeconds != peer.persistentKeepaliveSeconds {
+                    engine.setPersistentKeepalive(peer.persistentKeepaliveSeconds, for: handle, now: moment)
+                }
+                if let path = peer.presharedKeyFile, fresh || old?.presharedKeyFile != path,
+                    let psk = Gateway.readKey(path: path)
+                {
+                    engine.setPresharedKey(psk, for: handle)
+                }
+            }
+            var wanted: [IPPrefix: String] = [:]
+            for (name, peer) in intent.peers {
+                for prefix in peer.allowedIPs { wanted[prefix] = name }
+            }
+            let current = applied.allowedIPs.filter { !recreated.contains($0.value) }
+            let change = AllowedIPsChange(from: current, to: wanted)
+            for prefix in change.removed { engine.removeAllowedIP(prefix) }
+            for (prefix, name) in change.assigned {
+                guard let key = intent.peers[name]?.publicKey, let handle = engine.peer(publicKey: key) else {
+                    continue
+                }
+                engine.addAllowedIP(prefix, for: handle)
+            }
+            applied.allowedIPs = wanted
+        }
+        applied.peers = intent.peers
+    }
+}

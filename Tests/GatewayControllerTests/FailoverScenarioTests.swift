@@ -1,0 +1,126 @@
+import GatewayConfig
+import GatewayController
+import NetworkTypes
+import Routing
+import Testing
+
+/// HA scenarios on a manual clock: three gateways in memory (nyc1: gw-a 200, gw-b 100; fsn1: gw-c).
+@Suite("Controller scenarios: election, failover, preemption")
+struct FailoverScenarioTests {
+    let nyc1 = IPPrefix("10.10.10.0/24")!
+
+    func startedMesh(preempt: Bool = false, preemptDelay: String = "0s") -> Mesh {
+        var mesh = Mesh(Fixtures.all.map { Fixtures.config($0, preempt: preempt, preemptDelay: preemptDelay) })
+        mesh.run(for: .seconds(2))
+        return mesh
+    }
+
+    @Test("At start the higher priority is elected, holds the VIP alone, and the far region routes through it")
+    func startUp() {
+        let mesh = startedMesh()
+        #expect(mesh.primary(of: "nyc1", seenBy: "gw-a") == "gw-a")
+        #expect(mesh.primary(of: "nyc1", seenBy: "gw-b") == "gw-a")
+        #expect(mesh["gw-a"].intent.virtualIP?.prefix == IPPrefix("10.10.10.1/24"))
+        #expect(mesh["gw-b"].intent.virtualIP == nil)
+        #expect(mesh["gw-c"].intent.routes[nyc1] == "gw-a")
+        #expect(mesh["gw-c"].intent.peers["gw-a"]?.allowedIPs.contains(nyc1) == true)
+        #expect(mesh["gw-c"].intent.peers["gw-b"]?.allowedIPs.contains(nyc1) == false)
+        // Our own subnet is never routed through the overlay.
+        #expect(mesh["gw-a"].intent.routes[nyc1] == nil)
+    }
+
+    @Test("The primary dies: the standby takes over within the dead interval, and the far side follows")
+    func failover() {
+        var mesh = startedMesh()
+        mesh.kill("gw-a")
+        let killedAt = mesh.now
+        mesh.run(for: .milliseconds(390))
+        #expect(mesh["gw-b"].election?.role != .primary, "not before the dead interval (400 ms)")
+        mesh.run(for: .milliseconds(150))
+        #expect(mesh["gw-b"].election?.role == .primary)
+        #expect(mesh["gw-b"].intent.virtualIP != nil)
+        #expect(mesh["gw-c"].intent.routes[nyc1] == "gw-b")
+        let takeover = mesh.nodes["gw-b"]!.outputs.first { !$0.failovers.isEmpty }
+        #expect(takeover?.announceVirtualIP == true)
+        #expect(takeover?.failovers.first?.group == "nyc1")
+        // The takeover is announced five times 100 ms apart (keepalived's garp_master_repeat 5).
+        let announcements = mesh.nodes["gw-b"]!.outputs.filter(\.announceVirtualIP).count
+        #expect(announcements >= 2)
+        mesh.run(for: .milliseconds(500))
+        #expect(mesh.nodes["gw-b"]!.outputs.filter(\.announceVirtualIP).count == 5)
+        let changed = mesh.events("gw-c", named: "primary_changed").last
+        #expect(changed?.fields["to"] == .string("gw-b"))
+        _ = killedAt
+    }
+
+    @Test("Without preemption a recovered primary stays standby; with a preempt delay it takes over after it")
+    func preemption() {
+        var plain = startedMesh()
+        plain.kill("gw-a")
+        plain.run(for: .seconds(1))
+        plain.restart(Fixtures.config(Fixtures.a))
+        plain.run(for: .seconds(5))
+        #expect(plain.primary(of: "nyc1", seenBy: "gw-c") == nil || plain["gw-c"].intent.routes[nyc1] == "gw-b")
+        #expect(plain["gw-b"].election?.role == .primary)
+        #expect(plain["gw-a"].election?.role != .primary)
+
+        var delayed = startedMesh(preempt: true, preemptDelay: "2s")
+        delayed.kill("gw-a")
+        delayed.run(for: .seconds(1))
+        #expect(delayed["gw-b"].election?.role == .primary)
+        delayed.restart(Fixtures.config(Fixtures.a, preempt: true, preemptDelay: "2s"))
+        delayed.run(for: .milliseconds(1500))
+        #expect(delayed["gw-b"].election?.role == .primary, "the recovered gateway waits out its preempt delay")
+        #expect(delayed["gw-a"].election?.role != .primary)
+        delayed.run(for: .seconds(2))
+        #expect(delayed["gw-a"].election?.role == .primary)
+        #expect(delayed["gw-b"].election?.role != .primary)
+        #expect(delayed["gw-c"].intent.routes[nyc1] == "gw-a")
+    }
+
+    @Test("A LAN that goes down hands the role to the partner")
+    func lanDown() {
+        var mesh = startedMesh()
+        mesh.setLAN("gw-a", healthy: false)
+        mesh.run(for: .seconds(1))
+        #expect(mesh["gw-a"].election?.role != .primary)
+        #expect(mesh["gw-b"].election?.role == .primary)
+        #expect(mesh["gw-c"].intent.routes[nyc1] == "gw-b")
+    }
+
+    @Test("A step-down request (the failover drill) moves the role at once, and a planned stop withdraws")
+    func stepDownAndStop() {
+        var mesh = startedMesh()
+        let out = mesh.step("gw-a", [.request(.stepDown)])
+        #expect(out.results == [.done])
+        #expect(mesh["gw-a"].intent.virtualIP == nil)
+        mesh.run(for: .milliseconds(50))
+        #expect(mesh["gw-b"].election?.role == .primary)
+        #expect(mesh["gw-c"].intent.routes[nyc1] == "gw-b")
+        // gw-b leaves the mesh cleanly: gw-c drops its routes at once, not after route expiry.
+        mesh.step("gw-b", [.request(.withdrawFromMesh)])
+        mesh.kill("gw-b")
+        mesh.run(for: .milliseconds(20))
+        #expect(mesh["gw-c"].routeTable.entries["gw-b"] == nil)
+    }
+
+    @Test("The controller sleeps: with nothing due, its next deadline is a hello interval away, not 10 ms")
+    func deadlines() {
+        var mesh = startedMesh()
+        let hello = mesh["gw-a"].config.timers.helloInterval
+        let deadline = mesh["gw-a"].nextDeadline
+        #expect(deadline > mesh.now)
+        #expect(deadline.duration(since: mesh.now) <= hello)
+        // Hellos go to the members of our group only.
+        let out = mesh.step("gw-a", [])
+        _ = out
+        mesh.run(for: hello)
+        let hellos = mesh.nodes["gw-a"]!.outputs.last { output in
+            output.datagrams.contains { Advertisement.decode($0.bytes).map(\.kind) == .success(.hello) }
+        }
+        let targets = Set(
+            hellos?.datagrams.filter { Advertisement.decode($0.bytes).map(\.kind) == .success(.hello) }.map(
+                \.peer.address) ?? [])
+        #expect(targets == [IPAddress("100.64.0.2")!])
+    }
+}

@@ -1,0 +1,140 @@
+import CryptoPrimitives
+import GatewayConfig
+import GatewayController
+import NetworkTypes
+import Routing
+
+/// Gateways of a mesh wired to each other in memory, on a manual clock, driven the way meshgated drives
+/// its controller: each gateway sleeps until its ``GatewayController/nextDeadline`` or until a datagram
+/// reaches it (1 ms after it was sent), then steps with what arrived. Datagrams travel between overlay
+/// addresses as the tunnel would carry them. A gateway can be killed (it stops stepping and sending) or
+/// cut off from chosen peers.
+struct Mesh {
+    static let latency: Duration = .milliseconds(1)
+    /// 2026-01-01T00:00:00Z, the wall clock at the start.
+    static let wallStart: Int64 = 1_767_225_600
+
+    struct Node {
+        var controller: GatewayController
+        var alive = true
+        var outputs: [Output] = []
+        var lanHealthy = true
+    }
+
+    private(set) var now = Timestamp(nanoseconds: 1_000_000_000_000)
+    var nodes: [String: Node] = [:]
+    private var inFlight: [(at: Timestamp, to: String, input: Input)] = []
+    /// Datagrams from → to are dropped while this says so.
+    var drops: (String, String) -> Bool = { _, _ in false }
+    private var addressOf: [String: IPAddress] = [:]
+    private var nameAt: [IPAddress: String] = [:]
+
+    var wallSeconds: Int64 { Mesh.wallStart + Int64(now.nanoseconds / 1_000_000_000) - 1000 }
+
+    init(_ configs: [GatewayConfiguration]) {
+        for config in configs { add(config) }
+    }
+
+    mutating func add(_ config: GatewayConfiguration) {
+        let name = config.node.name
+        addressOf[name] = config.overlay.address
+        nameAt[config.overlay.address] = name
+        let key = config.ownPeerEntry?.publicKey ?? Fixtures.key(200)
+        var controller = GatewayController(
+            config: config, publicKey: key, connectedLAN: config.advertise, lanHealthy: true, probeReplyPort: 40000,
+            now: now, wallClockNanoseconds: UInt64(wallSeconds) * 1_000_000_000)
+        controller.restartElectionClock(now: now)
+        nodes[name] = Node(controller: controller)
+    }
+
+    subscript(name: String) -> GatewayController { nodes[name]!.controller }
+
+    /// Kills a gateway: it neither steps nor sends, and what was sent to it is lost.
+    mutating func kill(_ name: String) {
+        nodes[name]?.alive = false
+        inFlight.removeAll { $0.to == name }
+    }
+
+    /// Starts a gateway again from nothing (a restart), with `config`.
+    mutating func restart(_ config: GatewayConfiguration) {
+        add(config)
+    }
+
+    mutating func setLAN(_ name: String, healthy: Bool) { nodes[name]?.lanHealthy = healthy }
+
+    /// Sends `inputs` to one gateway now and returns its output.
+    @discardableResult
+    mutating func step(_ name: String, _ inputs: [Input]) -> Output {
+        var node = nodes[name]!
+        let out = node.controller.step(now: now, inputs: inputs + observations(for: node))
+        node.outputs.append(out)
+        nodes[name] = node
+        route(out, from: name)
+        return out
+    }
+
+    /// Runs every live gateway until `duration` has passed.
+    mutating func run(for duration: Duration) {
+        let end = now + duration
+        while true {
+            let deadlines = nodes.values.filter(\.alive).map(\.controller.nextDeadline) + inFlight.map(\.at)
+            guard let next = deadlines.min(), next <= end else { break }
+            now = max(now, next)
+            let due = inFlight.filter { $0.at <= now }
+            inFlight.removeAll { $0.at <= now }
+            for name in nodes.keys.sorted() where nodes[name]!.alive {
+                let inputs = due.filter { $0.to == name }.map(\.input)
+                if inputs.isEmpty && nodes[name]!.controller.nextDeadline > now { continue }
+                step(name, inputs)
+            }
+        }
+        now = end
+    }
+
+    /// What meshgated would observe for the gateway: LAN health and sessions (every tunnel up), when due.
+    private func observations(for node: Node) -> [Input] {
+        var inputs: [Input] = []
+        if node.controller.lanCheckDue(now: now) { inputs.append(.lanHealth(node.lanHealthy)) }
+        if node.controller.housekeepingDue(now: now) {
+            let peers = node.controller.config.peers.map(\.name)
+            inputs.append(
+                .peerSessions(
+                    PeerSessions(
+                        wallSeconds: wallSeconds,
+                        lastHandshake: Dictionary(uniqueKeysWithValues: peers.map { ($0, wallSeconds - 1) }))))
+        }
+        return inputs
+    }
+
+    private mutating func route(_ out: Output, from sender: String) {
+        guard let source = addressOf[sender] else { return }
+        for datagram in out.datagrams {
+            guard let to = nameAt[datagram.peer.address], nodes[to]?.alive == true, !drops(sender, to) else { continue }
+            let delivered: Datagram
+            switch datagram.channel {
+            case .control:
+                delivered = Datagram(
+                    channel: .control, bytes: datagram.bytes, peer: .init(address: source, port: 51821))
+            case .overlayProbe:
+                delivered = Datagram(
+                    channel: .probePort, bytes: datagram.bytes, peer: .init(address: source, port: 40000))
+            case .probePort where datagram.peer.port == GatewayController.probePort:
+                delivered = Datagram(
+                    channel: .probePort, bytes: datagram.bytes, peer: .init(address: source, port: 51822))
+            case .probePort:
+                delivered = Datagram(
+                    channel: .overlayProbe, bytes: datagram.bytes, peer: .init(address: source, port: 51822))
+            }
+            inFlight.append((now + Mesh.latency, to, .datagram(delivered)))
+        }
+    }
+
+    /// Every audit event a gateway has emitted, oldest first.
+    func events(_ name: String, named event: String? = nil) -> [AuditEvent] {
+        nodes[name]!.outputs.flatMap(\.events).filter { event == nil || $0.name == event }
+    }
+
+    func primary(of group: String, seenBy name: String) -> String? {
+        self[name].election?.currentPrimary(now: now)?.gateway
+    }
+}
