@@ -266,17 +266,33 @@ public final class Device: @unchecked Sendable {
         logger.debug("TUN write failed", metadata: ["error": "\(error)"])
     }
 
+    /// The timer thread wakes at least this often (the MTU refresh, and timers armed meanwhile).
+    static let longestTimerSleep: Duration = .seconds(1)
+
+    /// `duration` in whole milliseconds, rounded up (waking early only finds nothing due), at least 1.
+    static func milliseconds(rounding duration: Duration) -> Int32 {
+        let (seconds, attoseconds) = duration.components
+        let ms = seconds * 1000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000
+        return Int32(clamping: max(1, ms))
+    }
+
     private func timerLoop() {
         var lastMTURefresh = Instant(nanoseconds: 0)
+        var sleep = Device.longestTimerSleep
         while true {
             // Sleeping in poll on the stop event doubles as the stop check.
-            let tickMilliseconds = Int32(Engine.tickInterval.components.attoseconds / 1_000_000_000_000_000)
-            if stopEvent.wait(milliseconds: tickMilliseconds) { return }
+            if stopEvent.wait(milliseconds: Device.milliseconds(rounding: sleep)) { return }
             let now = Device.now()
-            let (outbox, events) = engine.withLock { engine in
+            let (outbox, events, next) = engine.withLock { engine in
                 engine.tick(now: now)
-                return (engine.takeOutbox(), engine.takeEvents())
+                return (engine.takeOutbox(), engine.takeEvents(), engine.nextDeadline)
             }
+            // Until the engine's next timer, but at least once a second: every timer the packet threads
+            // arm lies a second or more ahead (rekey-timeout 5 s, keepalive-timeout 10 s, persistent
+            // keepalive ≥ 1 s), so waking once a second to look again never fires one late.
+            sleep = min(
+                next.map { $0 > now.monotonic ? $0.duration(since: now.monotonic) : .zero } ?? Device.longestTimerSleep,
+                Device.longestTimerSleep)
             if !outbox.isEmpty { send(outbox, on: socketState.withLock { $0.socket }) }
             for event in events {
                 log(event)
@@ -391,7 +407,7 @@ public final class Device: @unchecked Sendable {
         // closes with the last reference, so no thread ever uses a closed descriptor number.
         if let old = retired {
             shutdown(old.descriptor.rawValue, Int32(SHUT_RDWR))
-            weak var watched = old
+            weak let watched = old
             retired = nil
             _ = consume old
             let deadline = Device.now().monotonic.nanoseconds + 1_000_000_000

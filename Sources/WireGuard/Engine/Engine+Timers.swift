@@ -1,14 +1,11 @@
 // MARK: - Timer expiry (whitepaper §6; the kernel's timers.c)
 
 extension Engine {
-    /// Fires every peer timer whose deadline is at or before `now`. Call at least every
-    /// ``tickInterval``; extra calls are harmless.
+    /// Fires every peer timer whose deadline is at or before `now`. Call by ``nextDeadline`` (deadlines are
+    /// whole milliseconds of jitter apart, so a millisecond late is on time); extra calls are harmless.
     public func tick(now: Moment) {
         for peer in peersByKey.values { tick(peer, now: now) }
     }
-
-    /// A tick granularity fine enough for every protocol timer (the jitter is in whole milliseconds).
-    public static let tickInterval: Duration = .milliseconds(50)
 
     /// The earliest deadline over all peers, or nil when nothing is pending.
     public var nextDeadline: Instant? {
