@@ -14,7 +14,9 @@
 #   scripts/gateway-lab.sh restore-link PREFIX GW wan|lan   bring it back up
 #   scripts/gateway-lab.sh partition PREFIX GW1 GW2   drop all traffic between GW1's and GW2's wan addresses
 #                                                     (nftables table inet mglab_partition in GW1's namespace)
-#   scripts/gateway-lab.sh heal PREFIX [GW]     remove partition tables (of GW, or of every gateway)
+#   scripts/gateway-lab.sh loss PREFIX GW1 GW2 PERCENT   drop PERCENT% of the packets between GW1's and GW2's
+#                                                     wan addresses, each way (numgen random; same table)
+#   scripts/gateway-lab.sh heal PREFIX [GW]     remove partition and loss tables (of GW, or of every gateway)
 #
 # GW is a gateway name with or without the gw- prefix: nyc1-a, gw-nyc1-a.
 # Needs MESHGATED (path to meshgated; default: the debug build). Logs and configs: /run/PREFIX/GW/.
@@ -130,6 +132,23 @@ table inet mglab_partition {
 NFT
 }
 
+loss() { # gw1 gw2 percent
+    local g
+    g=$(ns "gw-$1")
+    ip netns exec "$g" nft -f - <<NFT
+table inet mglab_partition {
+    chain input {
+        type filter hook input priority -10; policy accept;
+        ip saddr ${wan[$2]} numgen random mod 100 < $3 drop
+    }
+    chain output {
+        type filter hook output priority -10; policy accept;
+        ip daddr ${wan[$2]} numgen random mod 100 < $3 drop
+    }
+}
+NFT
+}
+
 heal() { # [gw]
     local targets=("${gateways[@]}")
     if [[ -n ${1:-} ]]; then targets=("$1"); fi
@@ -233,7 +252,7 @@ YAML
 }
 
 case "$cmd" in
-    start-gw | kill-gw | stop-gw | cut-link | restore-link | partition)
+    start-gw | kill-gw | stop-gw | cut-link | restore-link | partition | loss)
         gw=$(gw_name "${3:-}")
         ;;
     heal) if [[ -n ${3:-} ]]; then gw=$(gw_name "$3"); fi ;;
@@ -250,6 +269,10 @@ case "$cmd" in
     partition)
         other=$(gw_name "${4:-}")
         partition "$gw" "$other"
+        ;;
+    loss)
+        other=$(gw_name "${4:-}")
+        loss "$gw" "$other" "${5:?loss needs a percentage}"
         ;;
     heal) heal "${gw:-}" ;;
     *)

@@ -29,6 +29,8 @@ public final class Device: @unchecked Sendable {
     }
     private let socketState: Mutex<SocketState>
     private let stopEvent: WakeEvent
+    /// Wakes the timer thread early: handshake events to report, or datagrams another thread queued.
+    private let timerWake: WakeEvent
     private var threads: [OSThread] = []
     /// Called on the timer thread with every handshake event (after it is logged). Set before ``start()``.
     public var eventHandler: (@Sendable (HandshakeEvent) -> Void)?
@@ -58,6 +60,7 @@ public final class Device: @unchecked Sendable {
         self.logger = logger
         self.socketState = Mutex(SocketState(socket: try UDPSocket(port: 0), firewallMark: 0))
         self.stopEvent = try WakeEvent()
+        self.timerWake = try WakeEvent()
         self.mtu = Atomic(Device.defaultMTU)
     }
 
@@ -116,6 +119,7 @@ public final class Device: @unchecked Sendable {
                     decisions[i] = engine.prepareSend(
                         packet: UnsafeRawBufferPointer(rebasing: packet[0..<lengths[i]]), now: now)
                 }
+                if engine.hasEvents { timerWake.signal() }
                 return engine.hasOutbound ? engine.takeOutbox() : nil
             }
             let mtu = self.mtu.load(ordering: .relaxed)
@@ -225,6 +229,7 @@ public final class Device: @unchecked Sendable {
                         ticket, opened: opened[i] ? UnsafeRawBufferPointer(batch.datagram(i)) : nil,
                         from: batch.source(i), now: now)
                 }
+                if engine.hasEvents { timerWake.signal() }
                 return engine.hasOutbound ? engine.takeOutbox() : nil
             }
             let header = TransportDataLayout.headerSize
@@ -266,6 +271,10 @@ public final class Device: @unchecked Sendable {
         logger.debug("TUN write failed", metadata: ["error": "\(error)"])
     }
 
+    /// Has the timer thread look at the engine now: call after changing the engine from outside the packet
+    /// threads (a handshake started, a keepalive queued), so what it queued goes out at once.
+    public func nudgeTimers() { timerWake.signal() }
+
     /// The timer thread wakes at least this often (the MTU refresh, and timers armed meanwhile).
     static let longestTimerSleep: Duration = .seconds(1)
 
@@ -281,7 +290,13 @@ public final class Device: @unchecked Sendable {
         var sleep = Device.longestTimerSleep
         while true {
             // Sleeping in poll on the stop event doubles as the stop check.
-            if stopEvent.wait(milliseconds: Device.milliseconds(rounding: sleep)) { return }
+            var fds = [
+                pollfd(fd: stopEvent.descriptor.rawValue, events: Int16(POLLIN), revents: 0),
+                pollfd(fd: timerWake.descriptor.rawValue, events: Int16(POLLIN), revents: 0),
+            ]
+            _ = poll(&fds, 2, Device.milliseconds(rounding: sleep))
+            if fds[0].revents != 0 { return }
+            if fds[1].revents != 0 { timerWake.drain() }
             let now = Device.now()
             let (outbox, events, next) = engine.withLock { engine in
                 engine.tick(now: now)

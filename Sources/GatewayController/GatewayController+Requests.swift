@@ -114,6 +114,7 @@ extension GatewayController {
             election.configuration.preemptDelay = ha.preemptDelay
             election.configuration.stepDownHold = ha.stepDownHold
             election.configuration.deadInterval = new.timers.deadInterval
+            election.configuration.helloInterval = new.timers.helloInterval
             election.configuration.members = new.members(of: ha.group)
             self.election = election
         }

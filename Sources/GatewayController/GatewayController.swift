@@ -115,7 +115,8 @@ public struct GatewayController: Sendable {
                 configuration: .init(
                     name: config.node.name, group: ha.group, members: config.members(of: ha.group),
                     priority: ha.priority, preempt: ha.preempt, preemptDelay: ha.preemptDelay,
-                    deadInterval: config.timers.deadInterval, stepDownHold: ha.stepDownHold),
+                    deadInterval: config.timers.deadInterval, stepDownHold: ha.stepDownHold,
+                    helloInterval: config.timers.helloInterval),
                 now: now, lanHealthy: lanHealthy)
         }
     }

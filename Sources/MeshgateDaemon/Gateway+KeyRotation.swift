@@ -89,6 +89,7 @@ extension Gateway {
             engine.setPrivateKey(newKey, keepingSessions: true)
             engine.initiateHandshakes(now: moment)
         }
+        device.nudgeTimers()
         _ = perform(.completeKeyRotation)
         guard let probe else {
             return ControlResponse(

@@ -136,5 +136,7 @@ extension Gateway {
             applied.allowedIPs = wanted
         }
         applied.peers = intent.peers
+        // Keepalives or handshakes the changes queued go out now, not at the engine's next timer.
+        device.nudgeTimers()
     }
 }

@@ -406,6 +406,11 @@ public final class GatewayLab: Sendable {
     public func partition(_ a: LabGateway, _ b: LabGateway) async throws {
         try await lab("partition", a.rawValue, b.rawValue)
     }
+    /// Drops `percent`% of the packets between the wan addresses of `a` and `b`, each way (rules in `a`'s
+    /// namespace, removed by ``heal()``).
+    public func loss(_ a: LabGateway, _ b: LabGateway, percent: Int) async throws {
+        try await lab("loss", a.rawValue, b.rawValue, "\(percent)")
+    }
     public func heal() async throws { try await lab("heal") }
 
     /// True when `gateway`'s daemon runs (its pid file names a live process).

@@ -80,12 +80,15 @@ public struct PrimaryElection: Sendable {
         public var deadInterval: Duration
         /// How long a member that stepped down stays on hold.
         public var stepDownHold: Duration
+        /// How often members send hellos: the unit in which missed hellos are counted (loss-aware detection).
+        public var helloInterval: Duration
 
         public init(
             name: String, group: String, members: Set<String>, priority: UInt8, preempt: Bool = false,
             preemptDelay: Duration = .zero, deadInterval: Duration = .milliseconds(400),
-            stepDownHold: Duration = .seconds(10)
+            stepDownHold: Duration = .seconds(10), helloInterval: Duration? = nil
         ) {
+            self.helloInterval = helloInterval ?? deadInterval / 4
             self.name = name
             self.group = group
             self.members = members
@@ -194,7 +197,64 @@ public struct PrimaryElection: Sendable {
         var held: Bool
         var sequence: UInt64
         var lastHeard: Timestamp
+        /// The share of this member's hellos that did not arrive on time, over about the last
+        /// ``lossWindow`` hello intervals (a late hello counts as the ones it replaces).
+        var lateShare: Double = 0
     }
+
+    // MARK: Loss-aware detection
+    //
+    // A fixed dead interval of 4 hello intervals declares a member dead after 4 hellos in a row go missing:
+    // at 20% loss that happens about every 30 s, and the role flaps. Instead each member's hellos are
+    // watched: the share that arrived late or never (``Peer/lateShare``) sets how many in a row must be
+    // missing before the member counts as dead, so that a false verdict stays below one in
+    // ``falseDetectionTarget`` hellos — never fewer than the configured dead interval, never more than
+    // ``maximumDetectionFactor`` times it (3 × 400 ms by default). A member that went silent and came back carries the silence
+    // in its share for a while: that damps a flapping member.
+
+    /// The hello intervals over which on-time hellos average the late share down.
+    static let lossWindow = 100.0
+    /// The hello intervals over which a miss weighs: a sudden loss is noticed within a few hellos.
+    static let onsetWindow = 10.0
+    /// The probability of a false "dead" verdict per hello that detection aims below.
+    static let falseDetectionTarget = 1e-5
+    /// Detection never takes longer than this many dead intervals.
+    static let maximumDetectionFactor: Int64 = 3
+
+    /// How long `peer` may be silent before it counts as dead.
+    private func detectionTime(_ peer: Peer) -> Duration {
+        let base = configuration.deadInterval
+        guard peer.lateShare > 0.001, configuration.helloInterval > .zero else { return base }
+        let share = min(peer.lateShare, 0.99)
+        var misses: Int64 = 1
+        var chance = share
+        while chance > Self.falseDetectionTarget && misses < 1000 {
+            chance *= share
+            misses += 1
+        }
+        let needed = configuration.helloInterval * misses
+        return min(max(base, needed), base * Self.maximumDetectionFactor)
+    }
+
+    /// The late share after a hello that arrived `gap` after the previous one.
+    private func updatedLateShare(_ share: Double, gap: Duration) -> Double {
+        let interval = configuration.helloInterval
+        guard interval > .zero else { return share }
+        // Hello intervals the gap spans: 1 when on time; each extra one is a hello lost or late.
+        // Whole intervals, rounded to nearest, in integer nanoseconds (no libm in this module).
+        let gapNs = gap.components.seconds * 1_000_000_000 + gap.components.attoseconds / 1_000_000_000
+        let intervalNs = interval.components.seconds * 1_000_000_000 + interval.components.attoseconds / 1_000_000_000
+        let spanned = Double(max(1, (gapNs + intervalNs / 2) / intervalNs))
+        let missed = spanned - 1
+        // Quick to suspect, slow to forgive: misses weigh over a short window, so a sudden onset of loss
+        // lengthens detection within a few hellos; on-time hellos decay the share over a long one.
+        let window = missed > 0 ? Self.onsetWindow : Self.lossWindow
+        if spanned >= window { return missed / spanned }
+        return share * (1 - spanned / window) + missed / window
+    }
+
+    /// How long each member may be silent before it counts as dead, by name (for status).
+    public var detectionTimes: [String: Duration] { peers.mapValues(detectionTime) }
 
     /// The settings. `priority`, `preempt`, the delays and intervals may change (on reload); they take
     /// effect at the next input.
@@ -246,9 +306,13 @@ public struct PrimaryElection: Sendable {
             // Another primary stepped down after we did: our hold must not block the hand-back.
             if known.role == .primary && hello.role == .standby && hello.held { heldUntil = nil }
         }
+        var share = 0.0
+        if let known = peers[hello.sender] {
+            share = updatedLateShare(known.lateShare, gap: now.duration(since: known.lastHeard))
+        }
         peers[hello.sender] = Peer(
             priority: hello.priority, role: hello.role, term: hello.term, lanHealthy: hello.lanHealthy,
-            held: hello.held, sequence: hello.sequence, lastHeard: now)
+            held: hello.held, sequence: hello.sequence, lastHeard: now, lateShare: share)
         return evaluate(now: now)
     }
 
@@ -301,7 +365,7 @@ public struct PrimaryElection: Sendable {
     public func nextDeadline(after now: Timestamp) -> Timestamp? {
         var deadlines: [Timestamp] = []
         if case .starting(let until) = phase { deadlines.append(until) }
-        for peer in peers.values { deadlines.append(peer.lastHeard + configuration.deadInterval) }
+        for peer in peers.values { deadlines.append(peer.lastHeard + detectionTime(peer)) }
         if let heldUntil { deadlines.append(heldUntil) }
         if let preemptEligibleSince { deadlines.append(preemptEligibleSince + configuration.preemptDelay) }
         if let vacancySince { deadlines.append(vacancySince + configuration.vacancyTimeout) }
@@ -351,7 +415,7 @@ public struct PrimaryElection: Sendable {
     // MARK: - The decision
 
     private func isLive(_ peer: Peer, now: Timestamp) -> Bool {
-        now.duration(since: peer.lastHeard) < configuration.deadInterval
+        now.duration(since: peer.lastHeard) < detectionTime(peer)
     }
 
     private var ownClaimKey: ClaimKey {

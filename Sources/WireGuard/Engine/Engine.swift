@@ -185,6 +185,9 @@ public final class Engine: @unchecked Sendable {
     public var hasOutbound: Bool { !outbox.isEmpty }
 
     /// Handshake events since the last call; empties the list.
+    /// Whether handshake events wait for ``takeEvents()``.
+    public var hasEvents: Bool { !events.isEmpty }
+
     public func takeEvents() -> [HandshakeEvent] {
         let taken = events
         events = []
