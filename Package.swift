@@ -54,7 +54,7 @@ let package = Package(
         ),
         .target(
             name: "NFTables",
-            dependencies: ["CLibNFTNL", "NetworkTypes"],
+            dependencies: ["CLibNFTNL", "Netlink", "NetworkTypes"],
             swiftSettings: swiftSettings
         ),
         .target(name: "Routing", dependencies: ["NetworkTypes"], swiftSettings: swiftSettings),

@@ -1,5 +1,6 @@
 internal import CLibNFTNL
 internal import Glibc
+internal import Netlink
 
 /// Totals of the counter expressions in a table's rules.
 public struct RuleCounters: Sendable, Hashable {
@@ -44,8 +45,8 @@ extension NFTablesSocket {
             operation, type: NFT_MSG_GETRULE, flags: NLM_F_DUMP,
             payload: { nftnl_rule_nlmsg_build_payload($0, filter) },
             onReply: { (header: UnsafePointer<nlmsghdr>) throws(NFTablesError) in
-                if seenSequence != header.pointee.nlmsg_seq {
-                    seenSequence = header.pointee.nlmsg_seq
+                if seenSequence != NetlinkTransport.MessageHeader(header).sequence {
+                    seenSequence = NetlinkTransport.MessageHeader(header).sequence
                     totals = RuleCounters(packets: 0, bytes: 0)
                 }
                 guard let rule = nftnl_rule_alloc() else {

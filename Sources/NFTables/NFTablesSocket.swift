@@ -10,6 +10,7 @@
 
 internal import CLibNFTNL
 internal import Glibc
+internal import Netlink
 
 /// A netlink socket for nf_tables (`NETLINK_NETFILTER`), through which meshgate programs its own table.
 ///
@@ -18,13 +19,8 @@ internal import Glibc
 /// Closed when released. Not safe for concurrent use: one caller at a time (each exchange is a send and
 /// its replies, matched by sequence number).
 public final class NFTablesSocket {
-    private let socket: OpaquePointer
-    private let portID: UInt32
-    private var nextSequence: UInt32
-    private let receiveBuffer: UnsafeMutableRawBufferPointer
-
-    /// Large enough for any reply; dump messages never exceed 32 KiB.
-    private static let receiveBufferBytes = 65536
+    /// The one netlink transport of meshgate (the Netlink module's), here for `NETLINK_NETFILTER`.
+    private let transport: NetlinkTransport
     /// How long to wait for a reply the kernel owes us before giving up.
     private static let replyTimeoutMilliseconds: Int32 = 5000
 
@@ -32,23 +28,11 @@ public final class NFTablesSocket {
     ///
     /// - Throws: ``NFTablesError/socket(operation:errno:)``.
     public init() throws(NFTablesError) {
-        guard let socket = mnl_socket_open2(NETLINK_NETFILTER, Int32(SOCK_CLOEXEC.rawValue)) else {
-            throw .socket(operation: "mnl_socket_open2(NETLINK_NETFILTER)", errno: errno)
+        do {
+            transport = try NetlinkTransport(.netfilter)
+        } catch {
+            throw .socket(operation: "open netlink socket (NETLINK_NETFILTER)", errno: error.errno ?? EIO)
         }
-        guard mnl_socket_bind(socket, 0, MNL_SOCKET_AUTOPID) == 0 else {
-            let code = errno
-            mnl_socket_close(socket)
-            throw .socket(operation: "mnl_socket_bind", errno: code)
-        }
-        self.socket = socket
-        portID = mnl_socket_get_portid(socket)
-        nextSequence = UInt32(truncatingIfNeeded: time(nil))
-        receiveBuffer = .allocate(byteCount: Self.receiveBufferBytes, alignment: 8)
-    }
-
-    deinit {
-        mnl_socket_close(socket)
-        receiveBuffer.deallocate()
     }
 
     // MARK: - Transactions
@@ -58,10 +42,11 @@ public final class NFTablesSocket {
     /// - Throws: ``NFTablesError/request(operation:errno:)`` naming the first message the kernel rejected
     ///   (the whole batch is then rolled back), or a socket error.
     func commit(_ build: (inout NetlinkBatch) throws(NFTablesError) -> Void) throws(NFTablesError) {
-        var batch = NetlinkBatch(firstSequence: nextSequence)
+        let first = transport.takeSequences(0)
+        var batch = NetlinkBatch(firstSequence: first)
         try build(&batch)
         batch.end()
-        nextSequence = batch.sequenceAfterBatch
+        _ = transport.takeSequences(Int(batch.sequenceAfterBatch &- first))
         try send(batch.bytes, operation: "batch")
 
         var pending = Set(batch.operations.filter(\.expectsAcknowledgement).map(\.sequence))
@@ -72,10 +57,11 @@ public final class NFTablesSocket {
         // The replies are already queued when sendto returns; the wait only guards against a kernel that differs.
         // A rejected batch begin or end marker means nothing in between was processed, so no acks follow.
         while !pending.isEmpty, !(firstRejection.map { markers.contains($0.sequence) } ?? false) {
-            guard let length = try receive(operation: "batch") else { break }
-            forEachMessage(length) { header in
-                let sequence = header.pointee.nlmsg_seq
-                guard operations[sequence] != nil, header.pointee.nlmsg_type == UInt16(NLMSG_ERROR) else { return }
+            guard let datagram = try receive(operation: "batch") else { break }
+            forEachMessage(datagram) { header in
+                let sequence = NetlinkTransport.MessageHeader(header).sequence
+                guard operations[sequence] != nil, NetlinkTransport.MessageHeader(header).type == UInt16(NLMSG_ERROR)
+                else { return }
                 pending.remove(sequence)
                 let code = Self.errorCode(header)
                 if code != 0, sequence < firstRejection?.sequence ?? .max { firstRejection = (sequence, code) }
@@ -103,8 +89,7 @@ public final class NFTablesSocket {
     ) throws(NFTablesError) {
         let isDump = flags & NLM_F_DUMP == NLM_F_DUMP
         for _ in 0..<5 {
-            let sequence = nextSequence
-            nextSequence &+= 1
+            let sequence = transport.takeSequences(1)
             var request = [UInt8](repeating: 0, count: 4096)
             let length = request.withUnsafeMutableBytes { raw -> Int in
                 let buffer = raw.baseAddress!.assumingMemoryBound(to: CChar.self)
@@ -114,7 +99,7 @@ public final class NFTablesSocket {
                         buffer, UInt16(type.rawValue), NetlinkBatch.family, requestFlags, sequence)
                 else { return 0 }
                 payload(header)
-                return Int(header.pointee.nlmsg_len)
+                return Int(NetlinkTransport.MessageHeader(header).length)
             }
             try send(Array(request[0..<length]), operation: operation)
 
@@ -126,8 +111,10 @@ public final class NFTablesSocket {
                     throw .missingAcknowledgement(operation: operation)
                 }
                 forEachMessage(received) { header in
-                    guard !finished, failure == nil, header.pointee.nlmsg_seq == sequence else { return }
-                    switch Int32(header.pointee.nlmsg_type) {
+                    guard !finished, failure == nil, NetlinkTransport.MessageHeader(header).sequence == sequence else {
+                        return
+                    }
+                    switch Int32(NetlinkTransport.MessageHeader(header).type) {
                     case NLMSG_ERROR:
                         let code = Self.errorCode(header)
                         if code != 0 { failure = .request(operation: operation, errno: code) }
@@ -135,7 +122,9 @@ public final class NFTablesSocket {
                     case NLMSG_DONE:
                         finished = true
                     default:
-                        if Int32(header.pointee.nlmsg_flags) & NLM_F_DUMP_INTR != 0 { interrupted = true }
+                        if Int32(NetlinkTransport.MessageHeader(header).flags) & NLM_F_DUMP_INTR != 0 {
+                            interrupted = true
+                        }
                         do throws(NFTablesError) { try onReply(UnsafePointer(header)) } catch { failure = error }
                     }
                 }
@@ -153,57 +142,63 @@ public final class NFTablesSocket {
     // MARK: - Socket I/O
 
     private func send(_ bytes: [UInt8], operation: String) throws(NFTablesError) {
-        let sent = bytes.withUnsafeBytes { mnl_socket_sendto(socket, $0.baseAddress, $0.count) }
-        guard sent == bytes.count else { throw .socket(operation: "sendto (\(operation))", errno: errno) }
+        let failure = bytes.withUnsafeBytes { raw -> NetlinkError? in
+            do throws(NetlinkError) {
+                try transport.send(raw, operation: operation)
+                return nil
+            } catch {
+                return error
+            }
+        }
+        if let failure { throw .socket(operation: "sendto (\(operation))", errno: failure.errno ?? EIO) }
     }
 
-    /// Receives one datagram into `receiveBuffer`; nil if none arrived within the reply timeout.
-    private func receive(operation: String) throws(NFTablesError) -> Int? {
-        let fd = mnl_socket_get_fd(socket)
-        while true {
-            var readable = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            let ready = poll(&readable, 1, Self.replyTimeoutMilliseconds)
-            if ready < 0 {
-                if errno == EINTR { continue }
-                throw .socket(operation: "poll (\(operation))", errno: errno)
-            }
-            if ready == 0 { return nil }
-            let length = mnl_socket_recvfrom(socket, receiveBuffer.baseAddress, receiveBuffer.count)
-            if length < 0 {
-                if errno == EINTR || errno == EAGAIN { continue }
-                // ENOBUFS: replies were dropped; ENOSPC: a message exceeded the buffer.
-                throw .socket(operation: "recvfrom (\(operation))", errno: errno)
-            }
-            return length
+    /// Receives one datagram; nil if none arrived within the reply timeout.
+    private func receive(operation: String) throws(NFTablesError) -> UnsafeRawBufferPointer? {
+        do {
+            return try transport.receive(operation: operation, timeoutMilliseconds: Self.replyTimeoutMilliseconds)
+        } catch {
+            // ENOBUFS: replies were dropped; ENOSPC: a message exceeded the buffer.
+            throw .socket(operation: "recvfrom (\(operation))", errno: error.errno ?? EIO)
         }
     }
 
     /// Reads and discards the remaining messages of an abandoned dump.
     private func drainDump(sequence: UInt32) {
         var done = false
-        while !done, let length = try? receive(operation: "drain") {
-            forEachMessage(length) { header in
-                let type = Int32(header.pointee.nlmsg_type)
-                if header.pointee.nlmsg_seq == sequence && (type == NLMSG_DONE || type == NLMSG_ERROR) { done = true }
+        while !done, let datagram = try? receive(operation: "drain") {
+            forEachMessage(datagram) { header in
+                let type = Int32(NetlinkTransport.MessageHeader(header).type)
+                if NetlinkTransport.MessageHeader(header).sequence == sequence
+                    && (type == NLMSG_DONE || type == NLMSG_ERROR)
+                {
+                    done = true
+                }
             }
         }
     }
 
-    /// Walks the netlink messages in the first `length` bytes of `receiveBuffer` that are addressed to us.
-    private func forEachMessage(_ length: Int, _ body: (UnsafeMutablePointer<nlmsghdr>) -> Void) {
-        var remaining = Int32(length)
-        var header = receiveBuffer.baseAddress!.assumingMemoryBound(to: nlmsghdr.self)
-        while mnl_nlmsg_ok(header, remaining) {
-            if header.pointee.nlmsg_pid == portID || header.pointee.nlmsg_pid == 0 { body(header) }
-            header = mnl_nlmsg_next(header, &remaining)
+    /// Walks the netlink messages of `datagram` that are addressed to us.
+    private func forEachMessage(_ datagram: UnsafeRawBufferPointer, _ body: (UnsafeMutablePointer<nlmsghdr>) -> Void) {
+        let portID = transport.portID
+        NetlinkTransport.forEachMessage(in: datagram) { (start, _) in
+            let header = UnsafeMutablePointer(mutating: start.assumingMemoryBound(to: nlmsghdr.self))
+            if NetlinkTransport.MessageHeader(header).portID == portID
+                || NetlinkTransport.MessageHeader(header).portID == 0
+            {
+                body(header)
+            }
         }
     }
 
     /// The positive errno of an NLMSG_ERROR message, 0 for an acknowledgement.
     private static func errorCode(_ header: UnsafeMutablePointer<nlmsghdr>) -> Int32 {
-        guard header.pointee.nlmsg_len >= UInt32(MemoryLayout<nlmsghdr>.size + MemoryLayout<Int32>.size) else {
+        guard
+            NetlinkTransport.MessageHeader(header).length
+                >= UInt32(NetlinkTransport.headerBytes + MemoryLayout<Int32>.size)
+        else {
             return EPROTO
         }
-        return -mnl_nlmsg_get_payload(header).load(as: Int32.self)
+        return -UnsafeRawPointer(header).loadUnaligned(fromByteOffset: NetlinkTransport.headerBytes, as: Int32.self)
     }
 }

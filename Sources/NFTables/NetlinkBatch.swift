@@ -1,4 +1,5 @@
 internal import CLibNFTNL
+internal import Netlink
 
 /// nf_tables messages laid end to end for one `sendto`: `NFNL_MSG_BATCH_BEGIN`, the messages, then
 /// `NFNL_MSG_BATCH_END`. The kernel applies everything between begin and end as one transaction, or none of it.
@@ -45,8 +46,10 @@ struct NetlinkBatch {
             raw.initializeMemory(as: UInt8.self, repeating: 0)
             let buffer = raw.baseAddress!.assumingMemoryBound(to: CChar.self)
             guard let header = build(buffer, sequence) else { return 0 }
-            precondition(Int(header.pointee.nlmsg_len) <= raw.count, "netlink message overflowed its scratch buffer")
-            return Int(header.pointee.nlmsg_len)
+            precondition(
+                Int(NetlinkTransport.MessageHeader(header).length) <= raw.count,
+                "netlink message overflowed its scratch buffer")
+            return Int(NetlinkTransport.MessageHeader(header).length)
         }
         bytes += scratch[0..<length]
         operations.append((sequence, operation, expectsAcknowledgement))

@@ -38,14 +38,11 @@ struct ReceivedMessage {
 }
 
 /// Calls `body` for each complete message in the first `count` bytes of `buffer`.
-func forEachMessage(in buffer: UnsafeRawPointer, count: Int, _ body: (ReceivedMessage) throws(NetlinkError) -> Void)
+func forEachMessage(in datagram: UnsafeRawBufferPointer, _ body: (ReceivedMessage) throws(NetlinkError) -> Void)
     throws(NetlinkError)
 {
-    var remaining = Int32(count)
-    var header = buffer.assumingMemoryBound(to: nlmsghdr.self)
-    while mnl_nlmsg_ok(header, remaining) {
-        try body(ReceivedMessage(header: header))
-        header = UnsafePointer(mnl_nlmsg_next(header, &remaining))
+    try NetlinkTransport.forEachMessage(in: datagram) { (start, _) throws(NetlinkError) in
+        try body(ReceivedMessage(header: start.assumingMemoryBound(to: nlmsghdr.self)))
     }
 }
 

@@ -16,7 +16,7 @@ extension RouteNetlink {
         var results = [Int32](repeating: 0, count: count)
         var start = 0
         while start < count {
-            let base = nextSequence
+            let base = transport.takeSequences(0)
             var length = 0
             var end = start
             while end < count, end - start < maximumRequestsPerSend,
@@ -30,13 +30,13 @@ extension RouteNetlink {
                 length += Int(header.pointee.nlmsg_len)
                 end += 1
             }
-            nextSequence = base &+ UInt32(truncatingIfNeeded: end - start)
+            _ = transport.takeSequences(end - start)
             try send(length: length, operation: operation)
 
             var pending = end - start
             while pending > 0 {
                 let received = try receive(operation: operation)
-                try forEachMessage(in: receiveBuffer.baseAddress!, count: received) { message throws(NetlinkError) in
+                try forEachMessage(in: received) { message throws(NetlinkError) in
                     guard message.portID == portID else { return }
                     let offset = Int(message.sequence &- base)
                     guard offset < end - start else { return }  // an answer to an earlier operation
@@ -63,8 +63,7 @@ extension RouteNetlink {
         parse: (ReceivedMessage) throws(NetlinkError) -> T?
     ) throws(NetlinkError) -> [T] {
         for _ in 0..<5 {
-            let sequence = nextSequence
-            nextSequence &+= 1
+            let sequence = transport.takeSequences(1)
             let header = mnl_nlmsg_put_header(sendBuffer.baseAddress!)!
             header.pointee.nlmsg_flags = UInt16(NLM_F_REQUEST | NLM_F_DUMP)
             header.pointee.nlmsg_seq = sequence
@@ -76,7 +75,7 @@ extension RouteNetlink {
             var done = false
             while !done {
                 let received = try receive(operation: operation)
-                try forEachMessage(in: receiveBuffer.baseAddress!, count: received) { message throws(NetlinkError) in
+                try forEachMessage(in: received) { message throws(NetlinkError) in
                     guard !done, message.portID == portID, message.sequence == sequence else { return }
                     if message.flags & UInt16(NLM_F_DUMP_INTR) != 0 { interrupted = true }
                     switch Int32(message.type) {
@@ -100,26 +99,15 @@ extension RouteNetlink {
     }
 
     private func send(length: Int, operation: String) throws(NetlinkError) {
-        while true {
-            let sent = mnl_socket_sendto(socket, sendBuffer.baseAddress!, length)
-            if sent == length { return }
-            if sent < 0 && errno == EINTR { continue }
-            throw .system(op: "send netlink request (\(operation))", errno: sent < 0 ? errno : EMSGSIZE)
-        }
+        try transport.send(UnsafeRawBufferPointer(rebasing: sendBuffer[0..<length]), operation: operation)
     }
 
-    /// Receives one datagram into `receiveBuffer`; returns its length.
-    private func receive(operation: String) throws(NetlinkError) -> Int {
-        while true {
-            let received = mnl_socket_recvfrom(socket, receiveBuffer.baseAddress!, receiveBuffer.count)
-            if received > 0 { return received }
-            let code = received < 0 ? errno : EPROTO
-            if code == EINTR { continue }
-            if code == ENOBUFS {
-                throw .system(
-                    op: "receive netlink answers (\(operation); answers were lost, outcome unknown)", errno: code)
-            }
-            throw .system(op: "receive netlink answers (\(operation))", errno: code)
-        }
+    /// Receives one datagram of answers; a kernel silent for ``replyTimeoutMilliseconds`` is an error.
+    private func receive(operation: String) throws(NetlinkError) -> UnsafeRawBufferPointer {
+        guard
+            let datagram = try transport.receive(
+                operation: operation, timeoutMilliseconds: Self.replyTimeoutMilliseconds)
+        else { throw .system(op: "receive netlink answers (\(operation)): no answer in 10 s", errno: ETIMEDOUT) }
+        return datagram
     }
 }

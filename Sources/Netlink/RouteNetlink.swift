@@ -42,54 +42,38 @@ public final class RouteNetlink {
     /// The largest single message we build (a route with every attribute is about 100 bytes).
     static let maximumMessageBytes = 512
 
-    let socket: OpaquePointer
-    let portID: UInt32
-    var nextSequence: UInt32
+    let transport: NetlinkTransport
+    var portID: UInt32 { transport.portID }
     /// At most this many acks are outstanding at once, so they all fit in the receive buffer.
     let maximumRequestsPerSend: Int
     /// The most bytes of messages one sendmsg carries (the kernel refuses more than the send buffer).
     let maximumBytesPerSend: Int
     let sendBuffer: UnsafeMutableRawBufferPointer
-    let receiveBuffer: UnsafeMutableRawBufferPointer
+    /// A stuck kernel must not hang the daemon forever.
+    static let replyTimeoutMilliseconds: Int32 = 10_000
 
     /// Opens and binds a netlink socket in the calling thread's network namespace.
     ///
     /// As root the socket's buffers are raised (`SO_RCVBUFFORCE`) so that a large ``apply(_:)`` batch's acks
     /// are not dropped; without that privilege batches are split into smaller sends.
     public init() throws(NetlinkError) {
-        guard let socket = mnl_socket_open2(NETLINK_ROUTE, Int32(SOCK_CLOEXEC.rawValue)) else {
-            throw .system(op: "open netlink socket (NETLINK_ROUTE)", errno: errno)
-        }
-        guard mnl_socket_bind(socket, 0, pid_t(MNL_SOCKET_AUTOPID)) == 0 else {
-            let code = errno
-            mnl_socket_close(socket)
-            throw .system(op: "bind netlink socket", errno: code)
-        }
-        self.socket = socket
-        self.portID = mnl_socket_get_portid(socket)
-        self.nextSequence = UInt32(truncatingIfNeeded: time(nil))
-
-        let fd = mnl_socket_get_fd(socket)
+        transport = try NetlinkTransport(.route)
+        let fd = transport.descriptor
         // Error acks carry only the failed message's header, not the whole request.
         var one: Int32 = 1
-        _ = mnl_socket_setsockopt(socket, NETLINK_CAP_ACK, &one, socklen_t(MemoryLayout<Int32>.size))
+        _ = setsockopt(fd, Self.solNetlink, NETLINK_CAP_ACK, &one, socklen_t(MemoryLayout<Int32>.size))
         let sendBytes = Self.raiseBuffer(fd: fd, force: SO_SNDBUFFORCE, plain: SO_SNDBUF, bytes: 1 << 20)
         self.maximumBytesPerSend = max(Self.maximumMessageBytes, min(Self.batchBytes, sendBytes - 64))
         let receiveBytes = Self.raiseBuffer(fd: fd, force: SO_RCVBUFFORCE, plain: SO_RCVBUF, bytes: 8 << 20)
         self.maximumRequestsPerSend = max(16, receiveBytes / Self.receiveBytesPerAck)
-        // A stuck kernel must not hang the daemon forever.
-        var timeout = timeval(tv_sec: 10, tv_usec: 0)
-        _ = setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-
         self.sendBuffer = .allocate(byteCount: Self.batchBytes + Self.maximumMessageBytes, alignment: 8)
-        // Dumps fill up to 32 KiB per datagram (the kernel follows the reader's buffer size).
-        self.receiveBuffer = .allocate(byteCount: 64 * 1024, alignment: 8)
     }
 
+    /// `SOL_NETLINK` (linux/socket.h), the level of netlink socket options.
+    static let solNetlink: Int32 = 270
+
     deinit {
-        mnl_socket_close(socket)
         sendBuffer.deallocate()
-        receiveBuffer.deallocate()
     }
 
     /// Opens a socket inside the namespace `ip netns add NAME` created (`/var/run/netns/NAME`). The socket
