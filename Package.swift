@@ -116,7 +116,7 @@ let package = Package(
         .executableTarget(
             name: "MeshgatedMain",
             dependencies: [
-                "MeshgateDaemon", "GatewayConfig", "ControlProtocol",
+                "MeshgateDaemon", "GatewayConfig", "ControlProtocol", "LinuxSystem",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include <pthread.h>
 #include <sys/eventfd.h>
+#include <sys/prctl.h>
 #include <sched.h>
 
 _Static_assert(sizeof(struct CLinuxShims_mmsghdr) == sizeof(struct mmsghdr), "mmsghdr layout");
@@ -114,3 +115,12 @@ int CLinuxShims_accept_cloexec(int fd) {
 }
 
 int CLinuxShims_setns_net(int fd) { return setns(fd, CLONE_NEWNET); }
+
+int CLinuxShims_set_dumpable(int dumpable) {
+    return prctl(PR_SET_DUMPABLE, (unsigned long)dumpable, 0, 0, 0) == 0 ? 0 : -errno;
+}
+
+int CLinuxShims_get_dumpable(void) {
+    int value = prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
+    return value >= 0 ? value : -errno;
+}

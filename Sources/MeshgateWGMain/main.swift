@@ -42,6 +42,12 @@ guard arguments.count == 1, let interfaceName = arguments.first, !interfaceName.
     exit(1)
 }
 guard interfaceName.utf8.count < 16 else { fail("interface name too long: \(interfaceName)") }
+// Before any key exists in memory: no core dump may carry one.
+do {
+    try ProcessHardening.forbidCoreDumps()
+} catch {
+    fail("cannot forbid core dumps: \(error)")
+}
 
 if !foreground && getenv(readyFDVariable) == nil {
     exit(Background.launch(interfaceName: interfaceName, readyVariable: readyFDVariable))

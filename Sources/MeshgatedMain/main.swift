@@ -5,6 +5,7 @@ import ControlProtocol
 import Foundation
 import GatewayConfig
 import Glibc
+import LinuxSystem
 import Logging
 import MeshgateDaemon
 
@@ -35,6 +36,13 @@ struct Meshgated: ParsableCommand {
             return handler
         }
         let logger = Logger(label: "meshgated")
+        // Before the key is read: no core dump may carry it.
+        do {
+            try ProcessHardening.forbidCoreDumps()
+        } catch {
+            logger.critical("cannot forbid core dumps: \(error)")
+            throw ExitCode.failure
+        }
 
         let loaded: (GatewayConfiguration, privateKey: CryptoKey)
         do {

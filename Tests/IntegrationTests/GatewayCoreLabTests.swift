@@ -142,6 +142,21 @@ struct GatewayCoreLabTests {
         #expect(after == current.partner.name, "the partner did not take over within 1.5 s of a kill under loss")
     }
 
+    @Test("meshgated runs with a core size limit of zero, soft and hard, so no dump can carry its key")
+    func noCoreDumps() async throws {
+        let lab = try self.lab
+        // Every daemon up and past start-up (a restart's pid file is written before its exec).
+        _ = try await lab.restoreBaseline()
+        for gateway in LabGateway.allCases {
+            let pid = try #require(
+                Int32(try String(contentsOfFile: "\(lab.directory(gateway))/pid", encoding: .utf8).trimmed))
+            let text = try String(contentsOfFile: "/proc/\(pid)/limits", encoding: .utf8)
+            let line = try #require(text.split(separator: "\n").first { $0.hasPrefix("Max core file size") })
+            let limits = line.dropFirst("Max core file size".count).split(separator: " ").prefix(2).map(String.init)
+            #expect(limits == ["0", "0"], "\(gateway): \(line)")
+        }
+    }
+
     @Test("a takeover announces the virtual IP five times within half a second, as VRRP implementations do")
     func repeatedGratuitousARP() async throws {
         let lab = try self.lab

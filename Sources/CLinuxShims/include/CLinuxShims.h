@@ -54,6 +54,11 @@ uint64_t CLinuxShims_boottime_ns(void);
 /* Wall-clock time for TAI64N and `wg show` handshake timestamps. */
 void CLinuxShims_realtime(int64_t *seconds, int64_t *nanoseconds);
 
+/* prctl is variadic, which Swift cannot call: PR_SET_DUMPABLE with `dumpable` (0 or 1). 0 or -errno. */
+int CLinuxShims_set_dumpable(int dumpable);
+/* PR_GET_DUMPABLE: 0, 1 or 2, or -errno. */
+int CLinuxShims_get_dumpable(void);
+
 /* eventfd lives in <sys/eventfd.h>, outside Swift's Glibc module. Non-blocking, close-on-exec. fd or -errno. */
 int CLinuxShims_eventfd(void);
 /* pthread_setname_np is _GNU_SOURCE-only. Names the calling thread (15 characters kept). */
