@@ -68,6 +68,8 @@ start_gw() {
     local gw=$1
     local dir=$root/gw-$gw
     if [[ -f $dir/pid ]] && alive "$(cat "$dir/pid")"; then return 0; fi
+    # A killed predecessor's socket would make the wait below return before this daemon is up.
+    rm -f "$dir/control.sock"
     # systemd's default soft descriptor limit, so floods hit the limits a real gateway has.
     (ulimit -Sn 1024 && exec ip netns exec "$(ns "gw-$gw")" "$meshgated" --config "$dir/config.yaml" \
         --log-level debug >>"$dir/log" 2>&1) &
