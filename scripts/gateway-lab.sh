@@ -117,39 +117,27 @@ set_link() { # gw wan|lan up|down
     ip -n "$(ns "gw-$1")" link set "$2" "$3"
 }
 
-partition() { # gw1 gw2
+# Drops packets between gw1's and gw2's wan addresses, each way, in gw1's namespace; `match` narrows
+# which (empty: all of them).
+drop_between() { # gw1 gw2 [match]
     local g
     g=$(ns "gw-$1")
     ip netns exec "$g" nft -f - <<NFT
 table inet mglab_partition {
     chain input {
         type filter hook input priority -10; policy accept;
-        ip saddr ${wan[$2]} drop
+        ip saddr ${wan[$2]} ${3:-} drop
     }
     chain output {
         type filter hook output priority -10; policy accept;
-        ip daddr ${wan[$2]} drop
+        ip daddr ${wan[$2]} ${3:-} drop
     }
 }
 NFT
 }
 
-loss() { # gw1 gw2 percent
-    local g
-    g=$(ns "gw-$1")
-    ip netns exec "$g" nft -f - <<NFT
-table inet mglab_partition {
-    chain input {
-        type filter hook input priority -10; policy accept;
-        ip saddr ${wan[$2]} numgen random mod 100 < $3 drop
-    }
-    chain output {
-        type filter hook output priority -10; policy accept;
-        ip daddr ${wan[$2]} numgen random mod 100 < $3 drop
-    }
-}
-NFT
-}
+partition() { drop_between "$1" "$2"; }                              # gw1 gw2
+loss() { drop_between "$1" "$2" "numgen random mod 100 < $3"; }     # gw1 gw2 percent
 
 heal() { # [gw]
     local targets=("${gateways[@]}")

@@ -113,15 +113,16 @@ public final class Device: @unchecked Sendable {
         /// Routes, seals and sends slots 0..<n.
         func flush(_ n: Int) {
             let now = Device.now()
-            let outbox: [OutboundDatagram]? = engine.withLock { engine in
+            let (outbox, hasEvents) = engine.withLock { engine -> ([OutboundDatagram]?, Bool) in
                 for i in 0..<n {
                     let packet = UnsafeRawBufferPointer(slot(i))
                     decisions[i] = engine.prepareSend(
                         packet: UnsafeRawBufferPointer(rebasing: packet[0..<lengths[i]]), now: now)
                 }
-                if engine.hasEvents { timerWake.signal() }
-                return engine.hasOutbound ? engine.takeOutbox() : nil
+                return (engine.hasOutbound ? engine.takeOutbox() : nil, engine.hasEvents)
             }
+            // Outside the lock: the timer thread takes the events under it.
+            if hasEvents { timerWake.signal() }
             let mtu = self.mtu.load(ordering: .relaxed)
             for i in 0..<n {
                 guard case .send(let ticket) = decisions[i] else { continue }
@@ -219,7 +220,7 @@ public final class Device: @unchecked Sendable {
                 guard case .open(let ticket) = decisions[i] else { continue }
                 opened[i] = Engine.open(ticket, datagram: batch.datagram(i), aead: aead)
             }
-            let outbox: [OutboundDatagram]? = engine.withLock { engine in
+            let (outbox, hasEvents) = engine.withLock { engine -> ([OutboundDatagram]?, Bool) in
                 for i in 0..<n {
                     guard case .open(let ticket) = decisions[i] else {
                         deliveries[i] = .keepalive
@@ -229,9 +230,9 @@ public final class Device: @unchecked Sendable {
                         ticket, opened: opened[i] ? UnsafeRawBufferPointer(batch.datagram(i)) : nil,
                         from: batch.source(i), now: now)
                 }
-                if engine.hasEvents { timerWake.signal() }
-                return engine.hasOutbound ? engine.takeOutbox() : nil
+                return (engine.hasOutbound ? engine.takeOutbox() : nil, engine.hasEvents)
             }
+            if hasEvents { timerWake.signal() }
             let header = TransportDataLayout.headerSize
             // Each write is on its own: one packet the kernel refuses must not cost the rest of the batch.
             for i in 0..<n {

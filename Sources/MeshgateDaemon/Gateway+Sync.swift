@@ -36,7 +36,7 @@ extension Gateway {
 
     /// Makes the engine and the kernel hold `intent`, changing only what differs from what was applied.
     /// A kernel failure is kept in ``kernelFeedback`` for the next step and retried then. Caller holds `lock`.
-    func syncIntent(_ intent: Intent) throws {
+    func syncIntent(_ intent: Intent) {
         syncEngine(intent)
         var failures: [String] = []
         let routes = AppliedState.RoutesApplied(

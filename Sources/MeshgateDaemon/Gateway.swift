@@ -127,7 +127,7 @@ public final class Gateway: @unchecked Sendable {
         let before = kernel.ensureForwarding()
         for (family, on) in before where !on { logger.notice("\(family) forwarding was off; switched it on") }
         try lock.withLock {
-            try syncIntent(controller.intent)
+            syncIntent(controller.intent)
             if case .some(.some(let failure)) = kernelFeedback { throw GatewayError.startup(failure) }
         }
         device.eventHandler = { [weak self] event in
@@ -299,13 +299,8 @@ public final class Gateway: @unchecked Sendable {
                 }
             }
         }
-        if sync {
-            do {
-                try syncIntent(controller.intent)
-            } catch {
-                logger.error("sync failed: \(error)")
-            }
-        }
+        let intent = controller.intent
+        if sync { syncIntent(intent) }
         for datagram in out.datagrams {
             let socket =
                 switch datagram.channel {
@@ -315,7 +310,7 @@ public final class Gateway: @unchecked Sendable {
                 }
             socket.send(datagram.bytes, to: datagram.peer)
         }
-        if out.announceVirtualIP, let vip = controller.intent.virtualIP {
+        if out.announceVirtualIP, let vip = intent.virtualIP {
             kernel.announceVirtualIP(vip.prefix, on: vip.interface)
         }
         for failover in out.failovers {
