@@ -10,6 +10,8 @@
 #include <unistd.h>
 #include <pthread.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/prctl.h>
 #include <sched.h>
 
@@ -82,6 +84,11 @@ void CLinuxShims_set_thread_name(const char *name) {
     strncpy(buf, name, sizeof buf - 1);
     buf[sizeof buf - 1] = 0;
     pthread_setname_np(pthread_self(), buf);
+}
+
+int CLinuxShims_set_thread_nice(int nice) {
+    // On Linux, PRIO_PROCESS with a thread id sets that one thread's nice value.
+    return setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), nice) < 0 ? -errno : 0;
 }
 
 static int CLinuxShims_mtu_ioctl(const char *name, unsigned long request, int *mtu) {

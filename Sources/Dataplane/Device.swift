@@ -12,9 +12,13 @@ public import WireGuard
 /// lock, route each and reserve counters (`prepareSend`) → seal each outside the lock → one `sendmmsg`.
 /// Inbound flow (thread `wg-udp-rx`): one `recvmmsg` batch → under the lock, classify (`prepareReceive`;
 /// handshakes are handled there) → open each outside the lock → under the lock, replay check, rotation and
-/// source check (`completeReceive`) → write each delivered packet to the TUN device. Thread `wg-timers`
-/// ticks the protocol timers. One thread per direction keeps every peer's packets in order and puts the
-/// two directions' crypto on different cores. Buffers are allocated once per thread.
+/// source check (`completeReceive`) → write each delivered packet to the TUN device. Handshake messages
+/// are not handled there: they are copied into a bounded queue for thread `wg-handshake`, which admits
+/// them (mac1, mac2 or a cookie reply, rate limit, the first DH) outside the engine lock at a lower
+/// priority and takes the lock once per admitted message, so a handshake flood costs neither the packet
+/// threads' time nor long waits for the lock. Thread `wg-timers` ticks the protocol timers. One thread
+/// per direction keeps every peer's packets in order and puts the two directions' crypto on different
+/// cores. Buffers are allocated once per thread.
 public final class Device: @unchecked Sendable {
     public let interfaceName: String
     let tun: TunDevice
@@ -31,6 +35,9 @@ public final class Device: @unchecked Sendable {
     private let stopEvent: WakeEvent
     /// Wakes the timer thread early: handshake events to report, or datagrams another thread queued.
     private let timerWake: WakeEvent
+    private let handshakes: HandshakeQueue
+    /// Cookie secrets and nonces for the handshake thread (the engine's own source, which is thread-safe).
+    private let random: any RandomSource
     private var threads: [OSThread] = []
     /// Called on the timer thread with every handshake event (after it is logged). Set before ``start()``.
     public var eventHandler: (@Sendable (HandshakeEvent) -> Void)?
@@ -39,6 +46,13 @@ public final class Device: @unchecked Sendable {
 
     /// Datagrams per batched receive.
     static let batchSize = 64
+    /// Handshake messages waiting for the handshake thread, as wireguard-go's `QueueHandshakeSize`.
+    static let handshakeQueueCapacity = 1024
+    /// Queued handshake messages at which we count as under load (whitepaper §5.3), as the kernel's
+    /// one eighth of its queue.
+    static let underLoadQueueDepth = handshakeQueueCapacity / 8
+    /// Nice value of the handshake thread: when the CPU is short, the packet threads go first.
+    static let handshakeThreadNice: Int32 = 10
     /// Outbound slots: enough for two TCP super-packets of 64 KiB at a 1280-byte MTU.
     static let outboundBatchSize = 128
     /// Most segments one TUN read can produce at a sane MSS (64 KiB / 1200 bytes); smaller ones still
@@ -57,10 +71,12 @@ public final class Device: @unchecked Sendable {
         self.tun = tun
         self.interfaceName = tun.name
         self.engine = Mutex(Engine(random: random))
+        self.random = random
         self.logger = logger
         self.socketState = Mutex(SocketState(socket: try UDPSocket(port: 0), firewallMark: 0))
         self.stopEvent = try WakeEvent()
         self.timerWake = try WakeEvent()
+        self.handshakes = try HandshakeQueue(capacity: Device.handshakeQueueCapacity)
         self.mtu = Atomic(Device.defaultMTU)
     }
 
@@ -68,6 +84,7 @@ public final class Device: @unchecked Sendable {
     public func start() {
         threads.append(OSThread(name: "wg-tun-rx") { [self] in outboundLoop() })
         threads.append(OSThread(name: "wg-udp-rx") { [self] in inboundLoop() })
+        threads.append(OSThread(name: "wg-handshake") { [self] in handshakeLoop() })
         threads.append(OSThread(name: "wg-timers") { [self] in timerLoop() })
     }
 
@@ -191,6 +208,7 @@ public final class Device: @unchecked Sendable {
         var decisions = [ReceiveDecision](repeating: .handled, count: Device.batchSize)
         var opened = [Bool](repeating: false, count: Device.batchSize)
         var deliveries = [DeliverDecision](repeating: .keepalive, count: Device.batchSize)
+        var isHandshake = [Bool](repeating: false, count: Device.batchSize)
         var socket = socketState.withLock { $0.socket }
         let coalescer: TCPCoalescer? = tun.hasOffloads ? TCPCoalescer() : nil
         while true {
@@ -209,9 +227,27 @@ public final class Device: @unchecked Sendable {
                 continue
             }
             if n == 0 { continue }
+            // Handshake messages go to the handshake thread's queue, outside the engine lock.
+            var queueFull: UInt64 = 0
+            var transport = 0
+            for i in 0..<n {
+                let datagram = UnsafeRawBufferPointer(batch.datagram(i))
+                isHandshake[i] = Device.isHandshakeMessage(datagram)
+                if isHandshake[i] {
+                    decisions[i] = .handled
+                    if !handshakes.push(datagram, from: batch.source(i)) { queueFull += 1 }
+                } else {
+                    transport += 1
+                }
+            }
+            if transport == 0 {
+                if queueFull > 0 { engine.withLock { $0.recordDrop(.handshakeQueueFull, count: queueFull) } }
+                continue
+            }
             let now = Device.now()
             engine.withLock { engine in
-                for i in 0..<n {
+                if queueFull > 0 { engine.recordDrop(.handshakeQueueFull, count: queueFull) }
+                for i in 0..<n where !isHandshake[i] {
                     decisions[i] = engine.prepareReceive(
                         datagram: UnsafeRawBufferPointer(batch.datagram(i)), from: batch.source(i), now: now)
                 }
@@ -260,6 +296,84 @@ public final class Device: @unchecked Sendable {
                 do { try flushCoalescer(coalescer) } catch { noteTunWriteFailure(error) }
             }
             if let outbox { send(outbox, on: socket) }
+        }
+    }
+
+    /// A datagram whose type word is a handshake initiation, response or cookie reply.
+    static func isHandshakeMessage(_ datagram: UnsafeRawBufferPointer) -> Bool {
+        guard datagram.count >= 4 else { return false }
+        let type = UInt32(littleEndian: datagram.loadUnaligned(as: UInt32.self))
+        return type >= MessageType.handshakeInitiation.rawValue && type <= MessageType.cookieReply.rawValue
+    }
+
+    /// Thread `wg-handshake`: drains the handshake queue. Admission runs outside the engine lock; the
+    /// lock is taken once per admitted message and once per batch for the counters.
+    private func handshakeLoop() {
+        OSThread.lowerCurrentPriority(nice: Device.handshakeThreadNice)
+        let limit = Device.batchSize
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: limit * HandshakeQueue.slotSize, alignment: 16)
+        defer { buffer.deallocate() }
+        let nowhere = Endpoint(address: .v4(IPv4Address(value: 0)), port: 0)
+        var lengths = [Int](repeating: 0, count: limit)
+        var sources = [Endpoint](repeating: nowhere, count: limit)
+        var refused: [DropReason] = []
+        refused.reserveCapacity(limit)
+        var replies: [OutboundDatagram] = []
+        var admission: HandshakeAdmission?
+        while waitReadable(handshakes.wake.descriptor.rawValue, wake: stopEvent) {
+            handshakes.wake.drain()
+            while true {
+                let (n, depth) = handshakes.pop(into: buffer, lengths: &lengths, sources: &sources, limit: limit)
+                if n == 0 { break }
+                let (identity, forced) = engine.withLock { ($0.identity, $0.forceUnderLoad) }
+                if identity?.publicKey != admission?.identity.publicKey {
+                    admission = identity.map { HandshakeAdmission(identity: $0) }
+                }
+                let underLoad = forced || depth >= Device.underLoadQueueDepth
+                let now = Device.now()
+                var outbox: [OutboundDatagram] = []
+                var hasEvents = false
+                for i in 0..<n {
+                    guard var gate = admission else {
+                        refused.append(.noPrivateKey)
+                        continue
+                    }
+                    let start = i * HandshakeQueue.slotSize
+                    let message = UnsafeRawBufferPointer(rebasing: buffer[start..<(start + lengths[i])])
+                    let verdict = gate.admit(
+                        message, from: sources[i], now: now.monotonic, underLoad: underLoad, random: random)
+                    admission = gate
+                    switch verdict {
+                    case .refused(let reason):
+                        refused.append(reason)
+                    case .cookieReply(let reply):
+                        refused.append(.underLoadCookieSent)
+                        replies.append(OutboundDatagram(bytes: reply, endpoint: sources[i]))
+                    case .admitted(var handshake):
+                        // One message per lock hold: the packet threads wait for one handshake at most.
+                        engine.withLock { engine in
+                            engine.receive(handshake, from: sources[i], now: now)
+                            if engine.hasOutbound { outbox += engine.takeOutbox() }
+                            hasEvents = hasEvents || engine.hasEvents
+                        }
+                        handshake.wipe()
+                    }
+                }
+                if !refused.isEmpty {
+                    engine.withLock { engine in
+                        for reason in refused { engine.recordRefusedHandshake(reason) }
+                    }
+                    refused.removeAll(keepingCapacity: true)
+                    hasEvents = true
+                }
+                if hasEvents { timerWake.signal() }
+                let socket = socketState.withLock { $0.socket }
+                if !replies.isEmpty {
+                    send(replies, on: socket)
+                    replies.removeAll(keepingCapacity: true)
+                }
+                if !outbox.isEmpty { send(outbox, on: socket) }
+            }
         }
     }
 
@@ -374,14 +488,28 @@ public final class Device: @unchecked Sendable {
         }
     }
 
-    /// The device as `get=1` reports it.
+    /// Peers copied per engine-lock hold by ``snapshot()``.
+    static let snapshotChunk = 256
+
+    /// The device as `get=1` reports it. With many peers it is copied a chunk at a time, releasing the
+    /// engine lock in between, so a dump of 10,000 peers never holds up the packet threads for long
+    /// (like the kernel's multi-part netlink dump, it is not one atomic picture of all peers).
     public func snapshot() -> UAPIDeviceSnapshot {
         let (port, mark) = socketState.withLock { ($0.socket.port, $0.firewallMark) }
-        return engine.withLock { engine in
-            UAPIDeviceSnapshot(
-                privateKey: engine.identity?.privateKey, listenPort: port, firewallMark: mark,
-                peers: engine.peerSnapshots())
+        let (privateKey, keys) = engine.withLock { ($0.identity?.privateKey, $0.peerKeys) }
+        var peers: [UAPIPeerSnapshot] = []
+        peers.reserveCapacity(keys.count)
+        var start = 0
+        while start < keys.count {
+            let end = min(start + Device.snapshotChunk, keys.count)
+            engine.withLock { engine in
+                for key in keys[start..<end] {
+                    if let snapshot = engine.peerSnapshot(publicKey: key) { peers.append(snapshot) }
+                }
+            }
+            start = end
         }
+        return UAPIDeviceSnapshot(privateKey: privateKey, listenPort: port, firewallMark: mark, peers: peers)
     }
 
     /// Sets the TUN interface's MTU (padding follows within a second).
@@ -404,9 +532,12 @@ public final class Device: @unchecked Sendable {
         }
         let mark = change.firewallMark ?? socketState.withLock { $0.firewallMark }
         if let newSocket, mark != 0 { try? newSocket.setFirewallMark(mark) }
+        // The DHs for new peers first, outside the lock (10,000 of them take about half a second).
+        let identity = engine.withLock { $0.identity }
+        let precomputed = Engine.staticStatics(for: change, identity: identity)
         let now = Device.now()
         let outbox = engine.withLock { engine in
-            engine.apply(change, now: now)
+            engine.apply(change, now: now, precomputed: precomputed)
             return engine.takeOutbox()
         }
         var (socket, retired) = socketState.withLock { state -> (UDPSocket, UDPSocket?) in

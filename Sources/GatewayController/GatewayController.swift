@@ -197,13 +197,13 @@ public struct GatewayController: Sendable {
             if let change = election?.lanHealth(healthy, now: now) { roleChanges.append(change) }
         case .peerSessions(let observed):
             sessions = observed
-        case .handshake(let outcome):
+        case .handshakes(let outcome, let count):
             switch outcome {
-            case .completed: handshakeTotals["completed", default: 0] += 1
-            case .timedOut: handshakeTotals["timed_out", default: 0] += 1
+            case .completed: handshakeTotals["completed", default: 0] += UInt64(count)
+            case .timedOut: handshakeTotals["timed_out", default: 0] += UInt64(count)
             case .refused(let reason):
-                handshakeTotals["refused", default: 0] += 1
-                refusedHandshakes[reason, default: 0] += 1
+                handshakeTotals["refused", default: 0] += UInt64(count)
+                refusedHandshakes[reason, default: 0] += count
             }
         case .kernelSync(let failure):
             if let failure, kernelSyncFailure == nil { out.log(.error, "kernel update failed (retrying): \(failure)") }

@@ -10,8 +10,8 @@ public enum Input: Sendable {
     case lanHealth(Bool)
     /// The engine's sessions, read when ``GatewayController/housekeepingDue(now:)``.
     case peerSessions(PeerSessions)
-    /// A handshake outcome reported by the engine.
-    case handshake(HandshakeOutcome)
+    /// Handshake outcomes reported by the engine since the last step, counted (a flood is many of one).
+    case handshakes(HandshakeOutcome, count: Int)
     /// The result of the driver's last sync towards the ``Intent``: nil when it succeeded.
     case kernelSync(failure: String?)
     /// A new configuration (already parsed and validated) and the subnets connected on its LAN.

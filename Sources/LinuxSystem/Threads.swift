@@ -50,6 +50,12 @@ public final class OSThread: @unchecked Sendable {
         precondition(rc == 0, "pthread_create failed: \(rc)")
     }
 
+    /// Gives the calling thread a lower scheduling priority (a nice value, 1...19): work that must yield the
+    /// CPU to the packet threads when both want it. Failing is harmless (the thread keeps its priority).
+    public static func lowerCurrentPriority(nice: Int32) {
+        _ = CLinuxShims_set_thread_nice(nice)
+    }
+
     /// Waits for the thread to finish.
     public func join() {
         pthread_join(thread, nil)

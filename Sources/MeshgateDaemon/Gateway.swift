@@ -62,7 +62,8 @@ public final class Gateway: @unchecked Sendable {
     /// Handshake outcomes from the packet threads, taken by the loop (own lock: the packet threads must
     /// never wait for the controller).
     private let handshakeLock = PThreadMutex()
-    private var pendingHandshakes: [HandshakeOutcome] = []
+    /// Handshake outcomes since the last loop step, counted: a flood adds to a count, not to a list.
+    private var pendingHandshakes: [HandshakeOutcome: Int] = [:]
 
     public init(config: GatewayConfiguration, privateKey: Key32, logger: Logger) throws {
         self.logger = logger
@@ -139,7 +140,7 @@ public final class Gateway: @unchecked Sendable {
             case .gaveUp: outcome = .timedOut
             case .initiationSent, .initiationConsumed: return
             }
-            self.handshakeLock.withLock { self.pendingHandshakes.append(outcome) }
+            self.handshakeLock.withLock { self.pendingHandshakes[outcome, default: 0] += 1 }
         }
         try startMetricsServer()
         device.start()
@@ -229,7 +230,7 @@ public final class Gateway: @unchecked Sendable {
                 }
             }
             handshakeLock.withLock {
-                inputs += pendingHandshakes.map { .handshake($0) }
+                inputs += pendingHandshakes.map { .handshakes($0.key, count: $0.value) }
                 pendingHandshakes.removeAll()
             }
             step(inputs: inputs)

@@ -63,6 +63,8 @@ int CLinuxShims_get_dumpable(void);
 int CLinuxShims_eventfd(void);
 /* pthread_setname_np is _GNU_SOURCE-only. Names the calling thread (15 characters kept). */
 void CLinuxShims_set_thread_name(const char *name);
+/// Sets the calling thread's nice value (Linux: per thread); 0 or -errno.
+int CLinuxShims_set_thread_nice(int nice);
 /* SIOCGIFMTU / SIOCSIFMTU take a struct ifreq whose fields are union macros. Return the MTU / 0, or -errno. */
 int CLinuxShims_get_mtu(const char *name);
 int CLinuxShims_set_mtu(const char *name, int mtu);

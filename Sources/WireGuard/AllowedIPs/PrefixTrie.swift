@@ -53,11 +53,6 @@ struct PrefixTrie<Key: FixedWidthInteger & UnsignedInteger, Value: AnyObject> {
         root = remove(key & Self.mask(length), length: length, below: root)
     }
 
-    /// Removes every prefix whose value is the object `value`.
-    mutating func removeAll(identicalTo value: Value) {
-        root = removeAll(identicalTo: value, below: root)
-    }
-
     /// The value of the longest prefix that contains `key`, or `nil` if none does. Allocation-free.
     func lookup(_ key: Key) -> Value? {
         var node = root
@@ -152,17 +147,6 @@ struct PrefixTrie<Key: FixedWidthInteger & UnsignedInteger, Value: AnyObject> {
             node.one = remove(key, length: length, below: node.one)
         } else {
             node.zero = remove(key, length: length, below: node.zero)
-        }
-        return Self.compacted(node)
-    }
-
-    private mutating func removeAll(identicalTo value: Value, below node: Node?) -> Node? {
-        guard let node else { return nil }
-        node.zero = removeAll(identicalTo: value, below: node.zero)
-        node.one = removeAll(identicalTo: value, below: node.one)
-        if let stored = node.value, stored === value {
-            node.value = nil
-            count -= 1
         }
         return Self.compacted(node)
     }

@@ -11,7 +11,9 @@ public enum DropReason: String, CaseIterable, Sendable {
     case invalidMAC1 = "invalid_mac1"
     /// Under load and without a valid mac2: answered with a cookie reply instead.
     case underLoadCookieSent = "under_load_cookie_sent"
-    /// Under load and this source exceeded its handshake rate.
+    /// The data plane's queue of handshake messages was full (a flood): dropped before any check.
+    case handshakeQueueFull = "handshake_queue_full"
+    /// Under load and this source exceeded its handshake rate (or its rate of cookie replies).
     case rateLimited = "rate_limited"
     /// A handshake message whose encrypted fields do not open.
     case handshakeDecryptionFailed = "handshake_decryption_failed"

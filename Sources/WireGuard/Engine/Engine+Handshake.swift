@@ -1,5 +1,5 @@
 import CryptoPrimitives
-import NetworkTypes
+public import NetworkTypes
 
 // MARK: - Handshake messages (whitepaper §5.4.2-§5.4.7)
 
@@ -15,6 +15,7 @@ extension Engine {
             }
             peer.timers.handshakeAttempts = 0
         }
+        peer.resentWithCookie = false
         if let old = peer.initiator {
             indexTable.removeValue(forKey: old.localIndex)
             peer.initiator?.wipe()
@@ -39,69 +40,61 @@ extension Engine {
         emit(message, to: endpoint, for: peer, now: now.monotonic)
     }
 
-    /// Handles a handshake-type datagram completely. Returns nil on success, or why it was dropped.
+    /// Handles a handshake-type datagram completely: admission, then the peer state. Returns nil on
+    /// success, or why it was dropped.
     func receiveHandshakeMessage(
         _ type: MessageType, _ datagram: UnsafeRawBufferPointer, from source: Endpoint, now: Moment
     )
         -> DropReason?
     {
-        guard identity != nil else { return .noPrivateKey }
-        let message = Array(datagram)
-        switch type {
-        case .handshakeInitiation:
-            guard message.count == HandshakeInitiationLayout.size else { return .invalidLength }
-            return receiveInitiation(message, from: source, now: now)
-        case .handshakeResponse:
-            guard message.count == HandshakeResponseLayout.size else { return .invalidLength }
-            return receiveResponse(message, from: source, now: now)
-        case .cookieReply:
-            guard message.count == CookieReplyLayout.size else { return .invalidLength }
-            return receiveCookieReply(message, now: now)
-        case .transportData:
-            preconditionFailure("transport data is not a handshake message")
-        }
-    }
-
-    /// mac1, then the under-load gate: mac2 or a cookie reply, then the per-source rate limit.
-    private func admit(_ message: [UInt8], senderIndex: UInt32, from source: Endpoint, now: Moment) -> DropReason? {
-        guard var checker = cookieChecker else { return .noPrivateKey }
-        defer { cookieChecker = checker }
-        guard checker.isMAC1Valid(message) else { return .invalidMAC1 }
-        guard isUnderLoad(now: now.monotonic) else { return nil }
-        let sourceBytes = source.cookieSourceBytes
-        guard checker.isMAC2Valid(message, source: sourceBytes, now: now.monotonic, random: random) else {
-            let reply = checker.makeCookieReply(
-                to: message, receiverIndex: senderIndex, source: sourceBytes, now: now.monotonic, random: random)
+        guard var admission else { return .noPrivateKey }
+        let verdict = admission.admit(
+            datagram, from: source, now: now.monotonic, underLoad: forceUnderLoad, random: random)
+        self.admission = admission
+        switch verdict {
+        case .refused(let reason):
+            return reason
+        case .cookieReply(let reply):
             outbox.append(OutboundDatagram(bytes: reply, endpoint: source))
             return .underLoadCookieSent
+        case .admitted(var handshake):
+            defer { handshake.wipe() }
+            return receiveAdmitted(handshake, from: source, now: now)
         }
-        guard rateLimiter.allow(source.address, now: now.monotonic) else { return .rateLimited }
-        return nil
     }
 
-    /// Counts handshake messages per second; above the threshold we are under load for a while.
-    func isUnderLoad(now: Instant) -> Bool {
-        if forceUnderLoad { return true }
-        if let start = handshakeWindowStart, now.duration(since: start) < .seconds(1) {
-            handshakesInWindow += 1
-        } else {
-            handshakeWindowStart = now
-            handshakesInWindow = 1
-        }
-        if handshakesInWindow > Implementation.underLoadHandshakesPerSecond {
-            underLoadUntil = now + Implementation.underLoadAfterTime
-        }
-        if let until = underLoadUntil, now < until { return true }
-        return false
+    /// Finishes a handshake message the data plane admitted on its own thread; a failure is counted and
+    /// reported as a `.refused` event, like every handshake message the engine drops.
+    public func receive(_ handshake: AdmittedHandshake, from source: Endpoint, now: Moment) {
+        if let reason = receiveAdmitted(handshake, from: source, now: now) { recordRefusedHandshake(reason) }
     }
 
-    private func receiveInitiation(_ message: [UInt8], from source: Endpoint, now: Moment) -> DropReason? {
-        let senderIndex = message.littleEndianUInt32(at: HandshakeInitiationLayout.senderIndex)
-        if let refused = admit(message, senderIndex: senderIndex, from: source, now: now) { return refused }
-        guard let identity, var consumed = NoiseHandshake.consumeInitiation(message, identity: identity) else {
-            return .handshakeDecryptionFailed
+    /// Counts a handshake message the data plane's admission refused or answered with a cookie.
+    public func recordRefusedHandshake(_ reason: DropReason) {
+        drops.record(reason)
+        events.append(.refused(reason))
+    }
+
+    /// The second half of a handshake message, after ``HandshakeAdmission``: the part that needs peer state.
+    func receiveAdmitted(_ handshake: AdmittedHandshake, from source: Endpoint, now: Moment) -> DropReason? {
+        // Admitted under a key we no longer hold: its encrypted fields would not open under the new one.
+        guard let identity, identity.publicKey == handshake.identityKey else { return .handshakeDecryptionFailed }
+        switch handshake.type {
+        case .handshakeInitiation:
+            guard let consumed = handshake.consumed else { return .handshakeDecryptionFailed }
+            return acceptInitiation(consumed, message: handshake.message, from: source, now: now)
+        case .handshakeResponse:
+            return receiveResponse(handshake.message, from: source, now: now)
+        case .cookieReply:
+            return receiveCookieReply(handshake.message, now: now)
+        case .transportData:
+            return .unknownMessageType
         }
-        defer { consumed.wipe() }
+    }
+
+    private func acceptInitiation(
+        _ consumed: NoiseHandshake.ConsumedInitiation, message: [UInt8], from source: Endpoint, now: Moment
+    ) -> DropReason? {
         guard let peer = peersByKey[consumed.initiatorStatic] else { return .unknownPeer }
         // Replay: the timestamp must grow (whitepaper §5.1); flood: not faster than the limit.
         if let greatest = peer.greatestTimestamp, consumed.timestamp <= greatest { return .staleTimestamp }
@@ -146,7 +139,6 @@ extension Engine {
     private func receiveResponse(_ message: [UInt8], from source: Endpoint, now: Moment) -> DropReason? {
         let senderIndex = message.littleEndianUInt32(at: HandshakeResponseLayout.senderIndex)
         let receiverIndex = message.littleEndianUInt32(at: HandshakeResponseLayout.receiverIndex)
-        if let refused = admit(message, senderIndex: senderIndex, from: source, now: now) { return refused }
         guard case .handshake(let peer)? = indexTable[receiverIndex], let state = peer.initiator,
             state.localIndex == receiverIndex
         else { return .unknownReceiverIndex }
@@ -202,6 +194,13 @@ extension Engine {
         case nil: return .unknownReceiverIndex
         }
         guard peer.cookieGenerator.consumeCookieReply(message, now: now.monotonic) else { return .invalidCookieReply }
+        // The responder is under load and dropped our initiation: send it again at once with the cookie
+        // (mac2) instead of after rekey-timeout, once per initiation, so a handshake during a flood takes
+        // a round trip more rather than five seconds more.
+        if peer.initiator != nil, !peer.resentWithCookie {
+            initiateHandshake(with: peer, now: now, isRetry: true)
+            peer.resentWithCookie = true
+        }
         return nil
     }
 

@@ -4,12 +4,25 @@ extension Engine {
     /// Fires every peer timer whose deadline is at or before `now`. Call by ``nextDeadline`` (deadlines are
     /// whole milliseconds of jitter apart, so a millisecond late is on time); extra calls are harmless.
     public func tick(now: Moment) {
-        for peer in peersByKey.values { tick(peer, now: now) }
+        // By index: a tick may arm more peers (appending), which wait for the next pass.
+        let count = armedPeers.count
+        for i in 0..<count where armedPeers[i].engine === self { tick(armedPeers[i], now: now) }
+        // Peers with nothing pending, or removed, leave the list until their timers change again.
+        armedPeers.removeAll { peer in
+            guard peer.engine !== self || peer.timers.nextDeadline == nil else { return false }
+            peer.isArmed = false
+            return true
+        }
     }
 
     /// The earliest deadline over all peers, or nil when nothing is pending.
     public var nextDeadline: Instant? {
-        peersByKey.values.compactMap { $0.timers.nextDeadline }.min()
+        // One pass, no intermediate array: the timer thread asks after every wake.
+        var earliest: Instant?
+        for peer in armedPeers where peer.engine === self {
+            if let at = peer.timers.nextDeadline, earliest.map({ at < $0 }) ?? true { earliest = at }
+        }
+        return earliest
     }
 
     private func tick(_ peer: Peer, now: Moment) {

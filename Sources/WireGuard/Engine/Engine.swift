@@ -17,12 +17,18 @@ public import NetworkTypes
 /// are static and touch only immutable keypair fields.
 public final class Engine: @unchecked Sendable {
     public internal(set) var identity: StaticIdentity?
-    var cookieChecker: CookieChecker?
+    /// mac1/mac2, cookies and the rate limit for handshake messages this engine admits itself (the data
+    /// plane admits on its own thread with its own ``HandshakeAdmission``).
+    var admission: HandshakeAdmission?
     let random: any RandomSource
 
     var peersByKey: [Key32: Peer] = [:]
-    /// Peers in the order they were added, as `wg show` lists them.
-    var peerOrder: [Key32] = []
+    /// Numbers peers in the order they were added, as `wg show` lists them (a counter rather than a list,
+    /// so removing one of 10,000 peers costs nothing extra).
+    var peersAdded: UInt64 = 0
+    /// Peers whose timers changed since they last had nothing pending: the only ones ``tick(now:)`` and
+    /// ``nextDeadline`` look at (a peer joins when its timers change and leaves when none is set).
+    var armedPeers: [Peer] = []
     var allowedIPs = AllowedIPs<Peer>()
 
     enum IndexEntry {
@@ -36,12 +42,10 @@ public final class Engine: @unchecked Sendable {
     var events: [HandshakeEvent] = []
     public internal(set) var drops = DropCounters()
 
-    // Under-load detection (whitepaper §5.3): handshake messages counted per one-second window.
-    var handshakeWindowStart: Instant?
-    var handshakesInWindow = 0
-    var underLoadUntil: Instant?
-    var rateLimiter = HandshakeRateLimiter()
-    /// Tests and drills may force the under-load state.
+    /// DH(our static, peer static) for keys about to be added, computed by the caller outside its lock
+    /// (``apply(_:now:precomputed:)``): 10,000 new peers are 10,000 DHs the packet threads must not wait for.
+    var precomputedStaticStatic: [Key32: Key32]?
+    /// Tests and drills may force the under-load state (whitepaper §5.3).
     public var forceUnderLoad = false
     /// When the initiator rekeys on send. ``Specification/rekeyAfterTime`` unless an integration test
     /// shortens it to watch a rekey happen; every other timer keeps the whitepaper's value.
@@ -71,12 +75,12 @@ public final class Engine: @unchecked Sendable {
             if identity?.privateKey == key { return }
             let identity = StaticIdentity(privateKey: key)
             self.identity = identity
-            self.cookieChecker = CookieChecker(identity: identity)
+            self.admission = HandshakeAdmission(identity: identity)
             // A peer with our own public key would be ourselves: wireguard-go removes it too.
             if peersByKey[identity.publicKey] != nil { removePeer(publicKey: identity.publicKey) }
         } else {
             identity = nil
-            cookieChecker = nil
+            admission = nil
         }
         for peer in peersByKey.values {
             peer.staticStatic = computeStaticStatic(peer.publicKey)
@@ -107,7 +111,6 @@ public final class Engine: @unchecked Sendable {
         peer.initiator = nil
         peer.lastInitiationSentAt = nil
         peersByKey[new] = peer
-        if let i = peerOrder.firstIndex(of: old) { peerOrder[i] = new }
         return true
     }
 
@@ -122,28 +125,32 @@ public final class Engine: @unchecked Sendable {
     public func addPeer(publicKey: Key32) -> Peer? {
         if let existing = peersByKey[publicKey] { return existing }
         if identity?.publicKey == publicKey { return nil }
-        let peer = Peer(publicKey: publicKey)
-        peer.staticStatic = computeStaticStatic(publicKey)
+        peersAdded += 1
+        let peer = Peer(publicKey: publicKey, sequence: peersAdded)
+        peer.engine = self
+        peer.staticStatic = precomputedStaticStatic?[publicKey] ?? computeStaticStatic(publicKey)
         peersByKey[publicKey] = peer
-        peerOrder.append(publicKey)
         return peer
     }
 
     public func peer(publicKey: Key32) -> Peer? { peersByKey[publicKey] }
 
     /// Peers in insertion order.
-    public var peers: [Peer] { peerOrder.compactMap { peersByKey[$0] } }
+    public var peers: [Peer] { peersByKey.values.sorted { $0.sequence < $1.sequence } }
+
+    /// The public keys of the peers, in the order they were added.
+    public var peerKeys: [Key32] { peers.map(\.publicKey) }
 
     public func removePeer(publicKey: Key32) {
         guard let peer = peersByKey.removeValue(forKey: publicKey) else { return }
-        peerOrder.removeAll { $0 == publicKey }
+        peer.engine = nil  // the next timer pass drops it from armedPeers
         allowedIPs.removeAll(for: peer)
         dropSessions(of: peer)
         peer.staged.removeAll()
     }
 
     public func removeAllPeers() {
-        for key in peerOrder { removePeer(publicKey: key) }
+        for key in Array(peersByKey.keys) { removePeer(publicKey: key) }
     }
 
     public func setPresharedKey(_ key: Key32, for peer: Peer) { peer.presharedKey = key }
@@ -195,7 +202,7 @@ public final class Engine: @unchecked Sendable {
     }
 
     /// Counts a drop that happened outside the engine (the data plane's own checks).
-    public func recordDrop(_ reason: DropReason) { drops.record(reason) }
+    public func recordDrop(_ reason: DropReason, count: UInt64 = 1) { drops.record(reason, count: count) }
 
     // MARK: - Helpers
 

@@ -21,6 +21,8 @@ public final class Peer: @unchecked Sendable {
     var lastInitiationSentAt: Instant?
     var greatestTimestamp: TAI64N?
     var lastInitiationConsumedAt: Instant?
+    /// The current initiation was already re-sent with a cookie (at most once per initiation).
+    var resentWithCookie = false
 
     // MARK: Sessions (whitepaper §6.3 key rotation: previous, current, next)
     var previous: Keypair?
@@ -28,7 +30,20 @@ public final class Peer: @unchecked Sendable {
     /// The responder's fresh keypair, promoted to `current` when the first packet arrives under it.
     var next: Keypair?
 
-    var timers = PeerTimers()
+    var timers = PeerTimers() {
+        // Any change may arm a timer: join the engine's list of peers its timer pass visits. Idle peers
+        // never join, so 10,000 configured peers cost the timer thread nothing until they talk.
+        didSet {
+            if !isArmed, let engine {
+                isArmed = true
+                engine.armedPeers.append(self)
+            }
+        }
+    }
+    /// In ``Engine/armedPeers``.
+    var isArmed = false
+    /// The engine that owns this peer, until it is removed.
+    weak var engine: Engine?
     /// Packets waiting for a session, oldest first; bounded by ``Implementation/maxStagedPackets``.
     var staged: [[UInt8]] = []
 
@@ -37,8 +52,12 @@ public final class Peer: @unchecked Sendable {
     public internal(set) var transmittedBytes: UInt64 = 0
     public internal(set) var lastHandshake: WallTime?
 
-    init(publicKey: Key32) {
+    /// Order of addition (``Engine/peers`` lists by it).
+    let sequence: UInt64
+
+    init(publicKey: Key32, sequence: UInt64 = 0) {
         self.publicKey = publicKey
+        self.sequence = sequence
         self.cookieGenerator = CookieGenerator(peerPublicKey: publicKey)
     }
 

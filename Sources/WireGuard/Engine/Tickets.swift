@@ -21,6 +21,11 @@ public struct ReceiveTicket: Sendable {
 public struct OutboundDatagram: Sendable {
     public var bytes: [UInt8]
     public var endpoint: Endpoint
+
+    public init(bytes: [UInt8], endpoint: Endpoint) {
+        self.bytes = bytes
+        self.endpoint = endpoint
+    }
 }
 
 /// What to do with a packet read from the TUN device.

@@ -9,8 +9,8 @@
 /// Unlike wireguard-go, a request may not grow past ``maximumRequestBytes``, so a client cannot make
 /// the daemon buffer without bound. Once ``isClosed`` is true the parser ignores further input.
 public struct UAPIRequestParser: Sendable {
-    /// The default cap on one request: 1 MiB, room for thousands of peers.
-    public static let defaultMaximumRequestBytes = 1 << 20
+    /// The default cap on one request: 8 MiB, room for `wg setconf` of some 60,000 peers.
+    public static let defaultMaximumRequestBytes = 8 << 20
 
     /// The longest request, counted from its first byte through its terminating blank line.
     public let maximumRequestBytes: Int

@@ -13,6 +13,31 @@ struct EngineTimerTests {
 
     // MARK: - Handshake retransmission
 
+    @Test("the timer pass visits only peers with timers: 1,000 idle peers are never looked at")
+    func idlePeersAreNotVisited() throws {
+        let pair = EnginePair()
+        for i in 0..<1000 {
+            let key = Key32(filling: { buffer in
+                buffer.initializeMemory(as: UInt8.self, repeating: 0)
+                buffer.storeBytes(of: UInt32(i + 1).bigEndian, toByteOffset: 0, as: UInt32.self)
+            })
+            let peer = try #require(pair.a.addPeer(publicKey: key))
+            pair.a.addAllowedIP(IPPrefix("10.200.\(i / 250).\(i % 250 + 1)/32")!, for: peer)
+        }
+        #expect(pair.a.armedPeers.isEmpty)
+        #expect(pair.a.nextDeadline == nil)
+        let packet = pair.makePacket(from: .a)
+        pair.send(packet, from: .a)
+        #expect(pair.pump().last == .delivered(packet))
+        #expect(pair.a.armedPeers.map(\.publicKey) == [pair.peerOnA.publicKey], "only the peer that talked")
+        #expect(pair.a.nextDeadline != nil)
+        // Once every timer of it has fired or been cleared, it leaves the list.
+        pair.a.removePeer(publicKey: pair.peerOnA.publicKey)
+        pair.tick()
+        #expect(pair.a.armedPeers.isEmpty)
+        #expect(pair.a.nextDeadline == nil)
+    }
+
     @Test("an unanswered initiation is retried after rekeyTimeout plus jitter, then given up")
     func retransmitThenGiveUp() throws {
         let pair = EnginePair()

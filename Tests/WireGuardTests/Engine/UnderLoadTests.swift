@@ -44,12 +44,9 @@ struct UnderLoadTests {
         #expect(reply.isCookieReply && reply.destination == endpoints.0)
         #expect(reply.bytes[4..<8] == first.bytes[4..<8], "addressed to the initiation's sender index")
 
+        // The cookie makes the initiator resend at once, with mac2, instead of after rekey-timeout.
         #expect(pair.step() == .handled)
         #expect(pair.a.drops.total == 0)
-        #expect(pair.inFlight.isEmpty, "the cookie does not trigger an immediate resend")
-
-        pair.clock.advance(to: try #require(pair.a.nextDeadline))
-        pair.tick()
         let retry = try #require(pair.inFlight.first)
         #expect(retry.isInitiation)
         #expect(!Self.mac2(retry).allSatisfy { $0 == 0 })
@@ -58,20 +55,63 @@ struct UnderLoadTests {
         #expect(pair.peerOnB.current != nil)
     }
 
-    @Test("a cookie is bound to the source: after the initiator moves, it is answered with a new cookie reply")
+    @Test("a cookie triggers one immediate resend per initiation: a second cookie waits for the retransmit timer")
+    func oneResendPerCookie() throws {
+        let pair = EnginePair()
+        pair.b.forceUnderLoad = true
+        pair.send(pair.makePacket(from: .a), from: .a)
+        #expect(pair.step() == .dropped(.underLoadCookieSent))
+        #expect(pair.step() == .handled)
+        let resent = try #require(pair.takeInFlight().first)
+        #expect(resent.isInitiation)
+        // A second cookie bound to the resent initiation (B saw it from another port) is taken, but sends nothing.
+        var elsewhere = resent.source
+        elsewhere.port &+= 1
+        #expect(pair.receive(resent.bytes, at: .b, from: elsewhere) == .dropped(.underLoadCookieSent))
+        let cookie = try #require(pair.takeInFlight().first { $0.isCookieReply })
+        #expect(pair.receive(cookie.bytes, at: .a, from: cookie.source) == .handled)
+        #expect(pair.takeInFlight().isEmpty, "no second immediate resend for the same initiation")
+        pair.clock.advance(to: try #require(pair.a.nextDeadline))
+        pair.tick()
+        #expect(pair.takeInFlight().first?.isInitiation == true, "the retransmit timer sends the next one")
+    }
+
+    @Test("a cookie is bound to the source: from another address or port, the same mac2 gets a new cookie reply")
     func cookieBoundToSource() throws {
         let pair = EnginePair()
         pair.b.forceUnderLoad = true
         pair.send(pair.makePacket(from: .a), from: .a)
-        #expect(pair.pump() == [.dropped(.underLoadCookieSent), .handled])
-        pair.moveEndpoint(of: .a, to: Endpoint("203.0.113.5:4000")!)
-        pair.clock.advance(to: try #require(pair.a.nextDeadline))
-        pair.tick()
-        #expect(pair.pump() == [.dropped(.underLoadCookieSent), .handled])
-        pair.clock.advance(to: try #require(pair.a.nextDeadline))
-        pair.tick()
-        #expect(pair.pump().prefix(2) == [.handled, .handled])
-        #expect(nonZeroDrops(pair.b) == [.underLoadCookieSent: 2])
+        #expect(pair.step() == .dropped(.underLoadCookieSent))
+        #expect(pair.step() == .handled)
+        let withMAC2 = try #require(pair.takeInFlight().first)
+        #expect(withMAC2.isInitiation)
+        var moved = withMAC2.source
+        moved.port &+= 1
+        #expect(pair.receive(withMAC2.bytes, at: .b, from: moved) == .dropped(.underLoadCookieSent))
+        #expect(
+            pair.receive(withMAC2.bytes, at: .b, from: Endpoint("203.0.113.5:4000")!) == .dropped(.underLoadCookieSent))
+        #expect(pair.receive(withMAC2.bytes, at: .b, from: withMAC2.source) == .handled)
+        #expect(nonZeroDrops(pair.b) == [.underLoadCookieSent: 3])
+    }
+
+    @Test("under load, one source gets handshakeBurstPerSource cookie replies, then handshakesPerSecondPerSource")
+    func cookieRepliesAreRateLimited() throws {
+        let pair = EnginePair()
+        pair.b.forceUnderLoad = true
+        pair.a.initiateHandshake(with: pair.peerOnA, now: pair.clock.now, isRetry: false)
+        let initiation = try #require(pair.takeInFlight().first)
+        var results: [EnginePair.Outcome] = []
+        for _ in 0..<100 { results.append(pair.receive(initiation.bytes, at: .b, from: initiation.source)) }
+        let burst = Implementation.handshakeBurstPerSource
+        #expect(results.prefix(burst).allSatisfy { $0 == .dropped(.underLoadCookieSent) })
+        #expect(results.dropFirst(burst).allSatisfy { $0 == .dropped(.rateLimited) })
+        #expect(pair.takeInFlight().filter(\.isCookieReply).count == burst)
+        // Another address has its own budget; the first one's refills.
+        #expect(
+            pair.receive(initiation.bytes, at: .b, from: Endpoint("203.0.113.5:4000")!)
+                == .dropped(.underLoadCookieSent))
+        pair.clock.advance(by: .seconds(1) / Implementation.handshakesPerSecondPerSource + .milliseconds(1))
+        #expect(pair.receive(initiation.bytes, at: .b, from: initiation.source) == .dropped(.underLoadCookieSent))
     }
 
     @Test("under load, a response without mac2 gets a cookie reply from the initiator, and the next round completes")
@@ -94,9 +134,8 @@ struct UnderLoadTests {
         let pair = EnginePair()
         pair.b.forceUnderLoad = true
         pair.send(pair.makePacket(from: .a), from: .a)
-        pair.pump()  // cookie obtained
-        pair.clock.advance(to: try #require(pair.a.nextDeadline))
-        pair.tick()
+        #expect(pair.step() == .dropped(.underLoadCookieSent))
+        #expect(pair.step() == .handled)  // the cookie; A resends with mac2
         let withMAC2 = try #require(pair.takeInFlight().first)
         let source = withMAC2.source
 
@@ -127,12 +166,13 @@ struct UnderLoadTests {
         let pair = EnginePair()
         pair.b.forceUnderLoad = true
         pair.send(pair.makePacket(from: .a), from: .a)
-        pair.pump()
-        pair.clock.advance(to: try #require(pair.a.nextDeadline))
-        pair.tick()
+        #expect(pair.step() == .dropped(.underLoadCookieSent))
+        #expect(pair.step() == .handled)
         let withMAC2 = try #require(pair.takeInFlight().first)
         var mismatches: [Int] = []
         for bit in (HandshakeInitiationLayout.mac2 * 8)..<(HandshakeInitiationLayout.size * 8) {
+            // Past the cookie-reply limit's refill time each, so every flip is answered.
+            pair.clock.advance(by: .seconds(1) / Implementation.handshakesPerSecondPerSource)
             var bytes = withMAC2.bytes
             bytes[bit / 8] ^= UInt8(1 << (bit % 8))
             if pair.receive(bytes, at: .b, from: withMAC2.source) != .dropped(.underLoadCookieSent) {

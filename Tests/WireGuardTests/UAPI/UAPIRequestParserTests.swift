@@ -134,7 +134,7 @@ struct UAPIRequestParserTests {
 
     @Test("the default limit is 1 MiB")
     func defaultLimit() {
-        #expect(UAPIRequestParser().maximumRequestBytes == 1_048_576)
+        #expect(UAPIRequestParser().maximumRequestBytes == 8 << 20)
     }
 
     @Test("a large setconf fed byte by byte frames and parses into every peer")
