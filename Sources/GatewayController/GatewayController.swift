@@ -77,6 +77,10 @@ public struct GatewayController: Sendable {
     var nextHousekeepingAt: Timestamp
     /// When to announce the virtual IP again after a takeover (``announcementSchedule(after:)``).
     var vipAnnouncements: [Timestamp] = []
+    /// After a step that came more than a dead interval after the previous one while primary (the process
+    /// was frozen or starved, and the partner has likely taken over), the virtual IP stays out of the intent
+    /// until then: the group's hellos, which may already be on their way, decide first.
+    var stalledUntil: Timestamp?
     public internal(set) var kernelSyncFailure: String?
     var kernelRetryAt: Timestamp?
     /// Until then the kernel sync keeps routes of ours it does not (yet) want: see ``Intent/keepStaleRoutes``.
@@ -149,9 +153,27 @@ public struct GatewayController: Sendable {
 
     /// Takes `inputs` in order, then does what is due at `now`.
     public mutating func step(now: Timestamp, inputs: [Input] = []) -> Output {
+        let gap = now.duration(since: self.now)
         self.now = max(self.now, now)
         let now = self.now
         var out = Output()
+        // A primary's loop runs every hello interval; a gap of a dead interval means it did not run at all.
+        if election?.role == .primary, let ha = config.ha, gap > config.timers.deadInterval {
+            stalledUntil = now + config.timers.deadInterval
+            let milliseconds = Int(gap.components.seconds * 1000 + gap.components.attoseconds / 1_000_000_000_000_000)
+            out.log(
+                .warning,
+                "this gateway did not run for \(milliseconds) ms (frozen or starved): the virtual IP waits a dead interval for the group's hellos"
+            )
+            out.audit("primary_stalled", ["group": .string(ha.group), "stalled_ms": .int(milliseconds)])
+        }
+        if let until = stalledUntil, now >= until {
+            stalledUntil = nil
+            if election?.role == .primary {
+                out.announceVirtualIP = true
+                vipAnnouncements = GatewayController.announcementSchedule(after: now)
+            }
+        }
         var roleChanges: [PrimaryElection.RoleChange] = []
         for input in inputs { handle(input, now: now, roleChanges: &roleChanges, out: &out) }
         if let retry = kernelRetryAt, now >= retry { kernelRetryAt = nil }
@@ -174,7 +196,7 @@ public struct GatewayController: Sendable {
         }
         if election != nil, now >= nextHelloAt || !roleChanges.isEmpty { sendHello(now: now, out: &out) }
         if now >= nextAdvertAt || pendingTriggeredAdvert || !roleChanges.isEmpty { sendAdvert(now: now, out: &out) }
-        if election?.role == .primary, let next = vipAnnouncements.first, now >= next {
+        if election?.role == .primary, stalledUntil == nil, let next = vipAnnouncements.first, now >= next {
             vipAnnouncements.removeAll { $0 <= now }
             out.announceVirtualIP = true
         }
@@ -221,7 +243,7 @@ public struct GatewayController: Sendable {
     public var nextDeadline: Timestamp {
         var candidates: [Timestamp?] = [
             nextAdvertAt, nextHousekeepingAt, probes.nextRoundAt, routeTable.nextExpiry, kernelRetryAt,
-            vipAnnouncements.first, keyRotation?.nextDeadline,
+            vipAnnouncements.first, keyRotation?.nextDeadline, stalledUntil,
         ]
         if election != nil {
             candidates += [nextHelloAt, nextLANCheckAt, election?.nextDeadline(after: now)]
@@ -263,13 +285,19 @@ public struct GatewayController: Sendable {
             routes[prefix] = gateway
         }
         var virtualIP: Intent.VirtualIP?
-        if let ha = config.ha, election?.role == .primary {
-            virtualIP = Intent.VirtualIP(prefix: ha.lan.virtualIP, interface: ha.lan.interface)
+        if let ha = config.ha, election?.role == .primary, stalledUntil == nil {
+            virtualIP = Intent.VirtualIP(
+                prefix: ha.lan.virtualIP, interface: ha.lan.interface, lease: config.timers.deadInterval,
+                leaseRenewal: config.timers.helloInterval)
         }
+        var virtualIPGuard: IPv4Address?
+        if let ha = config.ha, case .v4(let address) = ha.lan.virtualIP.address { virtualIPGuard = address }
         return Intent(
             peers: peers, routes: routes, routeTable: config.kernel.routeTable, routeMetric: config.kernel.routeMetric,
             keepStaleRoutes: now < startUpWindowEnds, virtualIP: virtualIP,
-            ruleset: Ruleset(mssClamp: .init(interface: config.overlay.interface, mtu: config.overlay.mtuBytes)))
+            ruleset: Ruleset(
+                mssClamp: .init(interface: config.overlay.interface, mtu: config.overlay.mtuBytes),
+                virtualIPGuard: virtualIPGuard))
     }
 
     // MARK: - Election outcomes

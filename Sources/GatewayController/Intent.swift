@@ -22,6 +22,11 @@ public struct Intent: Sendable, Hashable {
     public struct VirtualIP: Sendable, Hashable {
         public var prefix: IPPrefix
         public var interface: String
+        /// How long the kernel may answer ARP for it after the last renewal (``Ruleset/virtualIPGuard``):
+        /// the dead interval, so a primary that stops running is silent before the standby takes over.
+        public var lease: Duration
+        /// How often the holder renews the lease: every hello interval.
+        public var leaseRenewal: Duration
     }
 }
 
@@ -46,6 +51,9 @@ public struct PeerIntent: Sendable, Hashable {
 public struct Ruleset: Sendable, Hashable {
     /// Clamp TCP MSS on packets crossing `interface` to fit `mtu` (RFC 6691), or nothing.
     public var mssClamp: MSSClamp?
+    /// The IPv4 virtual IP whose ARP answers need a lease (an `arp` table of its own), whatever our
+    /// role: a member of an HA group with an IPv4 VIP has one.
+    public var virtualIPGuard: IPv4Address?
 
     public struct MSSClamp: Sendable, Hashable {
         public var interface: String

@@ -17,6 +17,8 @@ struct AppliedState {
     /// The virtual IP we hold, and when its lifetime was last refreshed.
     var virtualIP: Intent.VirtualIP?
     var virtualIPRefreshedAt = Timestamp.zero
+    /// When the ARP lease of the held virtual IP was last renewed (zero: renew at the next sync).
+    var virtualIPLeaseRenewedAt = Timestamp.zero
     var ruleset: Ruleset?
 
     struct RoutesApplied: Equatable {
@@ -61,6 +63,7 @@ extension Gateway {
             if let old = applied.virtualIP, old != intent.virtualIP {
                 kernel.releaseVirtualIP(old.prefix, on: old.interface)
                 applied.virtualIP = nil
+                applied.virtualIPLeaseRenewedAt = .zero
             }
             if let vip = intent.virtualIP {
                 do {
@@ -74,14 +77,37 @@ extension Gateway {
         }
         if intent.ruleset != applied.ruleset {
             do {
-                if let clamp = intent.ruleset.mssClamp {
-                    try kernel.installMSSClamp(interface: clamp.interface, mtu: clamp.mtu)
-                } else {
-                    kernel.removeMSSClamp()
+                if intent.ruleset.mssClamp != applied.ruleset?.mssClamp || applied.ruleset == nil {
+                    if let clamp = intent.ruleset.mssClamp {
+                        try kernel.installMSSClamp(interface: clamp.interface, mtu: clamp.mtu)
+                    } else {
+                        kernel.removeMSSClamp()
+                    }
+                }
+                if intent.ruleset.virtualIPGuard != applied.ruleset?.virtualIPGuard || applied.ruleset == nil {
+                    if let address = intent.ruleset.virtualIPGuard {
+                        try kernel.installVirtualIPGuard(address)
+                        // A new table has no lease in it: renew below if we hold the VIP.
+                        applied.virtualIPLeaseRenewedAt = .zero
+                    } else {
+                        kernel.removeVirtualIPGuard()
+                    }
                 }
                 applied.ruleset = intent.ruleset
             } catch {
                 failures.append("nftables: \(error)")
+            }
+        }
+        // The ARP lease, after the table exists: renewed on each step at least half a hello interval after
+        // the last (so about every hello, four times within one lease) while we hold the VIP.
+        if let vip = applied.virtualIP, vip == intent.virtualIP, kernel.hasVirtualIPGuard,
+            now.duration(since: applied.virtualIPLeaseRenewedAt) >= vip.leaseRenewal / 2
+        {
+            do {
+                try kernel.renewVirtualIPLease(for: vip.lease)
+                applied.virtualIPLeaseRenewedAt = now
+            } catch {
+                failures.append("virtual IP lease: \(error)")
             }
         }
         let failure = failures.isEmpty ? nil : failures.joined(separator: "; ")

@@ -174,6 +174,7 @@ public final class Gateway: @unchecked Sendable {
         if let ha = config.ha { kernel.releaseVirtualIP(ha.lan.virtualIP, on: ha.lan.interface) }
         kernel.removeAllRoutes()
         kernel.removeMSSClamp()
+        kernel.removeVirtualIPGuard()
     }
 
     /// A planned stop of the primary steps down first and waits (briefly) for a standby to take over, so a

@@ -9,7 +9,7 @@ import NetworkTypes
 /// Everything meshgated changes in the kernel, and the reconciliation that keeps it true.
 ///
 /// Ownership marks: routes carry ``RouteNetlink/meshgateRouteProtocol`` (in any table), the
-/// nftables table is `inet meshgate`, the overlay address sits on our own TUN interface, and the LAN
+/// nftables tables are `inet meshgate` and `arp meshgate`, the overlay address sits on our own TUN interface, and the LAN
 /// virtual IP carries a short valid lifetime that the primary keeps refreshing — so after a `kill -9`
 /// the VIP expires by itself within ``virtualIPLifetime`` and a restart prunes our stale routes.
 /// Not thread-safe: owned by the gateway's control loop.
@@ -29,6 +29,8 @@ final class KernelState {
     private(set) var forwarding: [String: Bool] = [:]
     private(set) var mssClampInstalled = false
     private var virtualIP: InterfaceAddress?
+    private var virtualIPLease: VirtualIPLease?
+    private var nftables: NFTablesSocket?
 
     init(overlayInterface: String, routeTable: UInt32, routeMetric: UInt32, logger: Logger) throws {
         self.netlink = try RouteNetlink()
@@ -158,6 +160,39 @@ final class KernelState {
             .contains { $0.address == prefix.address } ?? false
         if present { try? netlink.deleteAddress(address) }
         virtualIP = nil
+        // No more ARP answers for it either, even before the address is gone everywhere.
+        if let lease = virtualIPLease { try? leaseSocket()?.revoke(lease) }
+    }
+
+    // MARK: - The virtual IP's ARP lease (see NFTables.VirtualIPLease)
+
+    var hasVirtualIPGuard: Bool { virtualIPLease != nil }
+
+    /// Installs (or replaces) table `arp meshgate`, which drops ARP for `address` without a lease.
+    func installVirtualIPGuard(_ address: IPv4Address) throws {
+        let lease = VirtualIPLease(address: withUnsafeBytes(of: address.value.bigEndian) { Array($0) })
+        guard let socket = leaseSocket() else { throw SystemError("cannot open an nftables socket", errno: EIO) }
+        try socket.apply(lease.ruleset)
+        virtualIPLease = lease
+    }
+
+    func removeVirtualIPGuard() {
+        try? leaseSocket()?.removeARPTable(named: MSSClampRuleset.defaultTableName)
+        virtualIPLease = nil
+    }
+
+    /// Lets the kernel answer ARP for the virtual IP for `duration` from now.
+    func renewVirtualIPLease(for duration: Duration) throws {
+        guard let lease = virtualIPLease else { return }
+        guard let socket = leaseSocket() else { throw SystemError("cannot open an nftables socket", errno: EIO) }
+        try socket.renew(lease, for: duration)
+    }
+
+    /// One socket for the renewals (ten a second while primary), opened on first use.
+    private func leaseSocket() -> NFTablesSocket? {
+        if let socket = nftables { return socket }
+        nftables = try? NFTablesSocket()
+        return nftables
     }
 
     /// The subnets connected on `interface` (its addresses' networks), which learned routes must not

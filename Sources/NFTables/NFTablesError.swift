@@ -17,6 +17,8 @@ public enum NFTablesError: Error, Sendable, Equatable, CustomStringConvertible {
     case tableNotFound(String)
     /// A table name must be 1 to 255 bytes with no NUL.
     case invalidTableName(String)
+    /// A chain or set name must be 1 to 255 bytes with no NUL.
+    case invalidObjectName(String)
     /// An interface name must be 1 to 15 bytes (IFNAMSIZ − 1) and a valid Linux device name (no `/`, `:` or
     /// whitespace).
     case invalidInterfaceName(String)
@@ -33,6 +35,7 @@ public enum NFTablesError: Error, Sendable, Equatable, CustomStringConvertible {
         case .malformedReply(let operation): "nftables \(operation): malformed reply"
         case .tableNotFound(let name): "nftables table inet \(name) does not exist"
         case .invalidTableName(let name): "invalid nftables table name \"\(name)\""
+        case .invalidObjectName(let name): "invalid nftables chain or set name \"\(name)\""
         case .invalidInterfaceName(let name): "invalid interface name \"\(name)\""
         case .invalidMSS(let mss): "invalid TCP MSS \(mss)"
         case .mtuOutOfRange(let mtu): "overlay MTU \(mtu) is outside 576...65535"

@@ -6,10 +6,12 @@ internal import Glibc
 extension NetlinkBatch {
     /// `NEWTABLE inet <name>` with `NLM_F_CREATE` and no `NLM_F_EXCL`: creates the table, or leaves an
     /// existing one unchanged. With a comment, the table carries it as user data, as `nft` stores it.
-    mutating func addTable(named name: String, comment: String? = nil) throws(NFTablesError) {
+    mutating func addTable(
+        named name: String, comment: String? = nil, family: NFTRuleset.Family = .inet
+    ) throws(NFTablesError) {
         guard let table = nftnl_table_alloc() else { throw .socket(operation: "nftnl_table_alloc", errno: ENOMEM) }
         defer { nftnl_table_free(table) }
-        nftnl_table_set_u32(table, UInt16(NFTNL_TABLE_FAMILY.rawValue), UInt32(Self.family))
+        nftnl_table_set_u32(table, UInt16(NFTNL_TABLE_FAMILY.rawValue), UInt32(family.rawValue))
         nftnl_table_set_str(table, UInt16(NFTNL_TABLE_NAME.rawValue), name)
         if let comment {
             let userData = Self.commentUserData(comment)
@@ -18,18 +20,20 @@ extension NetlinkBatch {
                     table, UInt16(NFTNL_TABLE_USERDATA.rawValue), $0.baseAddress, UInt32($0.count))
             }
         }
-        append("NEWTABLE inet \(name)", type: NFT_MSG_NEWTABLE, flags: NLM_F_CREATE) { header in
+        append(
+            "NEWTABLE \(family) \(name)", type: NFT_MSG_NEWTABLE, flags: NLM_F_CREATE, family: family.rawValue
+        ) { header in
             nftnl_table_nlmsg_build_payload(header, table)
         }
     }
 
     /// `DELTABLE inet <name>`: deletes the table with its chains and rules; fails with ENOENT if absent.
-    mutating func deleteTable(named name: String) throws(NFTablesError) {
+    mutating func deleteTable(named name: String, family: NFTRuleset.Family = .inet) throws(NFTablesError) {
         guard let table = nftnl_table_alloc() else { throw .socket(operation: "nftnl_table_alloc", errno: ENOMEM) }
         defer { nftnl_table_free(table) }
-        nftnl_table_set_u32(table, UInt16(NFTNL_TABLE_FAMILY.rawValue), UInt32(Self.family))
+        nftnl_table_set_u32(table, UInt16(NFTNL_TABLE_FAMILY.rawValue), UInt32(family.rawValue))
         nftnl_table_set_str(table, UInt16(NFTNL_TABLE_NAME.rawValue), name)
-        append("DELTABLE inet \(name)", type: NFT_MSG_DELTABLE, flags: 0) { header in
+        append("DELTABLE \(family) \(name)", type: NFT_MSG_DELTABLE, flags: 0, family: family.rawValue) { header in
             nftnl_table_nlmsg_build_payload(header, table)
         }
     }
@@ -37,29 +41,33 @@ extension NetlinkBatch {
     /// `NEWCHAIN`: a base chain `type filter hook <hook> priority <priority>; policy <policy>`.
     mutating func addFilterChain(
         table tableName: String, named name: String, hook: nf_inet_hooks, priority: Int32,
-        policy: Int32 = NF_ACCEPT
+        policy: Int32 = NF_ACCEPT, family: NFTRuleset.Family = .inet
     ) throws(NFTablesError) {
         guard let chain = nftnl_chain_alloc() else { throw .socket(operation: "nftnl_chain_alloc", errno: ENOMEM) }
         defer { nftnl_chain_free(chain) }
-        nftnl_chain_set_u32(chain, UInt16(NFTNL_CHAIN_FAMILY.rawValue), UInt32(Self.family))
+        nftnl_chain_set_u32(chain, UInt16(NFTNL_CHAIN_FAMILY.rawValue), UInt32(family.rawValue))
         nftnl_chain_set_str(chain, UInt16(NFTNL_CHAIN_TABLE.rawValue), tableName)
         nftnl_chain_set_str(chain, UInt16(NFTNL_CHAIN_NAME.rawValue), name)
         nftnl_chain_set_str(chain, UInt16(NFTNL_CHAIN_TYPE.rawValue), "filter")
         nftnl_chain_set_u32(chain, UInt16(NFTNL_CHAIN_HOOKNUM.rawValue), hook.rawValue)
         nftnl_chain_set_s32(chain, UInt16(NFTNL_CHAIN_PRIO.rawValue), priority)
         nftnl_chain_set_u32(chain, UInt16(NFTNL_CHAIN_POLICY.rawValue), UInt32(policy))
-        append("NEWCHAIN inet \(tableName) \(name)", type: NFT_MSG_NEWCHAIN, flags: NLM_F_CREATE) { header in
+        append(
+            "NEWCHAIN \(family) \(tableName) \(name)", type: NFT_MSG_NEWCHAIN, flags: NLM_F_CREATE,
+            family: family.rawValue
+        ) { header in
             nftnl_chain_nlmsg_build_payload(header, chain)
         }
     }
 
     /// `NEWRULE`, appended at the end of the chain.
     mutating func appendRule(
-        table tableName: String, chain chainName: String, index: Int, expressions: [RuleExpression]
+        table tableName: String, chain chainName: String, index: Int, expressions: [RuleExpression],
+        family: NFTRuleset.Family = .inet
     ) throws(NFTablesError) {
         guard let rule = nftnl_rule_alloc() else { throw .socket(operation: "nftnl_rule_alloc", errno: ENOMEM) }
         defer { nftnl_rule_free(rule) }
-        nftnl_rule_set_u32(rule, UInt16(NFTNL_RULE_FAMILY.rawValue), UInt32(Self.family))
+        nftnl_rule_set_u32(rule, UInt16(NFTNL_RULE_FAMILY.rawValue), UInt32(family.rawValue))
         nftnl_rule_set_str(rule, UInt16(NFTNL_RULE_TABLE.rawValue), tableName)
         nftnl_rule_set_str(rule, UInt16(NFTNL_RULE_CHAIN.rawValue), chainName)
         for expression in expressions {
@@ -69,12 +77,67 @@ extension NetlinkBatch {
             nftnl_rule_add_expr(rule, built)  // The rule owns it from here.
         }
         append(
-            "NEWRULE inet \(tableName) \(chainName) #\(index)", type: NFT_MSG_NEWRULE,
-            flags: NLM_F_CREATE | NLM_F_APPEND
+            "NEWRULE \(family) \(tableName) \(chainName) #\(index)", type: NFT_MSG_NEWRULE,
+            flags: NLM_F_CREATE | NLM_F_APPEND, family: family.rawValue
         ) { header in
             nftnl_rule_nlmsg_build_payload(header, rule)
         }
     }
+
+    /// `NEWSET`: a named set of `keyType` (an nft datatype number, `keyLength` bytes), with `NFT_SET_TIMEOUT`
+    /// when its elements carry timeouts.
+    mutating func addSet(
+        table tableName: String, _ declaration: NFTRuleset.NamedSet, id: UInt32, family: NFTRuleset.Family
+    ) throws(NFTablesError) {
+        guard let set = nftnl_set_alloc() else { throw .socket(operation: "nftnl_set_alloc", errno: ENOMEM) }
+        defer { nftnl_set_free(set) }
+        nftnl_set_set_u32(set, UInt16(NFTNL_SET_FAMILY.rawValue), UInt32(family.rawValue))
+        nftnl_set_set_str(set, UInt16(NFTNL_SET_TABLE.rawValue), tableName)
+        nftnl_set_set_str(set, UInt16(NFTNL_SET_NAME.rawValue), declaration.name)
+        nftnl_set_set_u32(set, UInt16(NFTNL_SET_KEY_TYPE.rawValue), declaration.keyType.datatype)
+        nftnl_set_set_u32(set, UInt16(NFTNL_SET_KEY_LEN.rawValue), declaration.keyType.length)
+        nftnl_set_set_u32(set, UInt16(NFTNL_SET_ID.rawValue), id)
+        if declaration.hasTimeouts {
+            nftnl_set_set_u32(set, UInt16(NFTNL_SET_FLAGS.rawValue), NFT_SET_TIMEOUT.rawValue)
+        }
+        append(
+            "NEWSET \(family) \(tableName) \(declaration.name)", type: NFT_MSG_NEWSET, flags: NLM_F_CREATE,
+            family: family.rawValue
+        ) { header in
+            nftnl_set_nlmsg_build_payload(header, set)
+        }
+    }
+
+    /// `NEWSETELEM` (with `timeout`, in milliseconds, for a set with timeouts) or `DELSETELEM` of one key.
+    /// A NEWSETELEM of a key already present is accepted but changes nothing, its timeout included.
+    mutating func setElement(
+        _ operation: ElementOperation, table tableName: String, set setName: String, key: [UInt8],
+        timeoutMilliseconds: UInt64?, family: NFTRuleset.Family
+    ) throws(NFTablesError) {
+        guard let set = nftnl_set_alloc() else { throw .socket(operation: "nftnl_set_alloc", errno: ENOMEM) }
+        defer { nftnl_set_free(set) }
+        nftnl_set_set_u32(set, UInt16(NFTNL_SET_FAMILY.rawValue), UInt32(family.rawValue))
+        nftnl_set_set_str(set, UInt16(NFTNL_SET_TABLE.rawValue), tableName)
+        nftnl_set_set_str(set, UInt16(NFTNL_SET_NAME.rawValue), setName)
+        guard let element = nftnl_set_elem_alloc() else {
+            throw .socket(operation: "nftnl_set_elem_alloc", errno: ENOMEM)
+        }
+        _ = key.withUnsafeBytes {
+            nftnl_set_elem_set(element, UInt16(NFTNL_SET_ELEM_KEY), $0.baseAddress, UInt32($0.count))
+        }
+        if let timeoutMilliseconds, operation == .add {
+            nftnl_set_elem_set_u64(element, UInt16(NFTNL_SET_ELEM_TIMEOUT), timeoutMilliseconds)
+        }
+        nftnl_set_elem_add(set, element)  // The set owns it from here.
+        let (type, flags, name): (nf_tables_msg_types, Int32, String) =
+            operation == .add ? (NFT_MSG_NEWSETELEM, NLM_F_CREATE, "NEWSETELEM") : (NFT_MSG_DELSETELEM, 0, "DELSETELEM")
+        append("\(name) \(family) \(tableName) \(setName)", type: type, flags: flags, family: family.rawValue) {
+            header in
+            nftnl_set_elems_nlmsg_build_payload(header, set)
+        }
+    }
+
+    enum ElementOperation { case add, delete }
 
     /// A table comment in libnftnl's user-data TLV form, as nft writes and reads it: type
     /// `NFTNL_UDATA_TABLE_COMMENT` (0), one length byte, then the text with its NUL.

@@ -15,7 +15,7 @@ struct NetlinkBatch {
     /// Big enough for any single message built here (a rule of 14 expressions is under 1 KiB).
     private var scratch = [UInt8](repeating: 0, count: 8192)
 
-    /// The nf_tables family of everything meshgate programs: `inet`, one table for IPv4 and IPv6.
+    /// The nf_tables family of meshgate's main table: `inet`, one table for IPv4 and IPv6.
     static let family = UInt16(NFPROTO_INET)
 
     init(firstSequence: UInt32) {
@@ -57,12 +57,12 @@ struct NetlinkBatch {
 
     /// Appends an nf_tables message of `type` (an `NFT_MSG_*` value) whose payload `payload` writes.
     mutating func append(
-        _ operation: String, type: nf_tables_msg_types, flags: Int32,
+        _ operation: String, type: nf_tables_msg_types, flags: Int32, family: UInt16 = NetlinkBatch.family,
         payload: (UnsafeMutablePointer<nlmsghdr>) -> Void
     ) {
         appendMessage(operation, expectsAcknowledgement: true) { buffer, sequence in
             let header = nftnl_nlmsg_build_hdr(
-                buffer, UInt16(type.rawValue), Self.family, UInt16(flags | NLM_F_ACK), sequence)
+                buffer, UInt16(type.rawValue), family, UInt16(flags | NLM_F_ACK), sequence)
             if let header { payload(header) }
             return header
         }

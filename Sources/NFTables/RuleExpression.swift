@@ -11,6 +11,12 @@ enum RuleExpression: Hashable {
     case compare(Comparison, [UInt8])
     /// `[ payload load <length>b @ transport header + <offset> => reg 1 ]`
     case transportHeaderLoad(offset: UInt32, length: UInt32)
+    /// `[ payload load <length>b @ network header + <offset> => reg 1 ]` (for an ARP packet, the ARP header)
+    case networkHeaderLoad(offset: UInt32, length: UInt32)
+    /// `[ lookup reg 1 set <name> ]`, or with `inverted` the packet must not be in it (flag 0x1)
+    case lookup(set: String, inverted: Bool)
+    /// `[ immediate reg 0 <verdict> ]`: ends the rule with a verdict
+    case verdict(NFTRuleset.Policy)
     /// `[ bitwise reg 1 = ( reg 1 & <mask> ) ^ <xor> ]`
     case bitwise(mask: [UInt8], xor: [UInt8])
     /// `[ exthdr load tcpopt <length>b @ <kind> + <offset> => reg 1 ]`; a packet without the option ends the rule.
@@ -51,7 +57,9 @@ enum RuleExpression: Hashable {
         switch self {
         case .metaLoad: "meta"
         case .compare: "cmp"
-        case .transportHeaderLoad: "payload"
+        case .transportHeaderLoad, .networkHeaderLoad: "payload"
+        case .lookup: "lookup"
+        case .verdict: "immediate"
         case .bitwise: "bitwise"
         case .tcpOptionLoad, .tcpOptionWrite: "exthdr"
         case .counter: "counter"
@@ -82,6 +90,18 @@ enum RuleExpression: Hashable {
             set(NFTNL_EXPR_PAYLOAD_OFFSET, offset)
             set(NFTNL_EXPR_PAYLOAD_LEN, length)
             set(NFTNL_EXPR_PAYLOAD_DREG, register)
+        case .networkHeaderLoad(let offset, let length):
+            set(NFTNL_EXPR_PAYLOAD_BASE, NFT_PAYLOAD_NETWORK_HEADER.rawValue)
+            set(NFTNL_EXPR_PAYLOAD_OFFSET, offset)
+            set(NFTNL_EXPR_PAYLOAD_LEN, length)
+            set(NFTNL_EXPR_PAYLOAD_DREG, register)
+        case .lookup(let name, let inverted):
+            set(NFTNL_EXPR_LOOKUP_SREG, register)
+            nftnl_expr_set_str(expression, UInt16(NFTNL_EXPR_LOOKUP_SET), name)
+            if inverted { set(NFTNL_EXPR_LOOKUP_FLAGS, NFT_LOOKUP_F_INV.rawValue) }
+        case .verdict(let policy):
+            set(NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT.rawValue)
+            set(NFTNL_EXPR_IMM_VERDICT, UInt32(bitPattern: policy.verdict))
         case .bitwise(let mask, let xor):
             precondition(mask.count == xor.count, "bitwise mask and xor differ in length")
             set(NFTNL_EXPR_BITWISE_SREG, register)

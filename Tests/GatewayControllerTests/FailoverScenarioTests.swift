@@ -51,6 +51,52 @@ struct FailoverScenarioTests {
         #expect(changed?.fields["to"] == .string("gw-b"))
     }
 
+    @Test(
+        "A primary frozen past the dead interval holds no VIP when it runs again until the hellos decide; its partner keeps the role"
+    )
+    func frozenPrimary() {
+        var mesh = startedMesh()
+        mesh.freeze("gw-a")
+        mesh.run(for: .seconds(3))
+        #expect(mesh["gw-b"].election?.role == .primary)
+        let first = mesh.thaw("gw-a")
+        #expect(mesh["gw-a"].intent.virtualIP == nil, "no VIP on the first step after the freeze")
+        #expect(!first.announceVirtualIP)
+        #expect(mesh.events("gw-a", named: "primary_stalled").count == 1)
+        mesh.run(for: .seconds(1))
+        #expect(mesh["gw-a"].election?.role == .standby)
+        #expect(mesh["gw-a"].intent.virtualIP == nil)
+        #expect(mesh["gw-b"].intent.virtualIP != nil)
+        #expect(!mesh.nodes["gw-a"]!.outputs.contains { $0.announceVirtualIP && !$0.failovers.isEmpty })
+    }
+
+    @Test("A stalled primary whose partner is gone takes the VIP back after a dead interval, and announces it")
+    func stalledPrimaryAlone() {
+        var mesh = startedMesh()
+        mesh.kill("gw-b")
+        mesh.run(for: .seconds(1))
+        mesh.freeze("gw-a")
+        mesh.run(for: .seconds(2))
+        mesh.thaw("gw-a")
+        #expect(mesh["gw-a"].intent.virtualIP == nil)
+        let before = mesh.nodes["gw-a"]!.outputs.count
+        mesh.run(for: .milliseconds(450))
+        #expect(mesh["gw-a"].election?.role == .primary)
+        #expect(mesh["gw-a"].intent.virtualIP != nil)
+        #expect(mesh.nodes["gw-a"]!.outputs.dropFirst(before).contains { $0.announceVirtualIP })
+    }
+
+    @Test("A primary's intent asks for an ARP lease of a dead interval on its IPv4 VIP, renewed every hello")
+    func virtualIPLease() {
+        let mesh = startedMesh()
+        let vip = mesh["gw-a"].intent.virtualIP
+        #expect(vip?.lease == .milliseconds(400))
+        #expect(vip?.leaseRenewal == .milliseconds(100))
+        #expect(mesh["gw-a"].intent.ruleset.virtualIPGuard == IPv4Address(10, 10, 10, 1))
+        #expect(mesh["gw-b"].intent.ruleset.virtualIPGuard == IPv4Address(10, 10, 10, 1), "the standby's table too")
+        #expect(mesh["gw-c"].intent.ruleset.virtualIPGuard == IPv4Address(10, 20, 10, 1), "a group of one too")
+    }
+
     @Test("Without preemption a recovered primary stays standby; with a preempt delay it takes over after it")
     func preemption() {
         var plain = startedMesh()

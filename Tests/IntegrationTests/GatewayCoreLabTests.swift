@@ -142,6 +142,88 @@ struct GatewayCoreLabTests {
         #expect(after == current.partner.name, "the partner did not take over within 1.5 s of a kill under loss")
     }
 
+    /// `arp-probe IFACE VIP SOURCE SECONDS`: asks who has VIP every 10 ms (broadcast ARP requests from
+    /// SOURCE) and prints `seconds mac` for every reply, seconds since the start.
+    static let arpProbe = """
+        import select, socket, struct, sys, time
+        iface, vip, source, seconds = sys.argv[1], socket.inet_aton(sys.argv[2]), socket.inet_aton(sys.argv[3]), float(sys.argv[4])
+        s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0806))
+        s.bind((iface, 0x0806))
+        mac = s.getsockname()[4]
+        request = b"\\xff" * 6 + mac + b"\\x08\\x06" + struct.pack("!HHBBH", 1, 0x0800, 6, 4, 1) + mac + source + bytes(6) + vip
+        start = time.monotonic()
+        next_send = start
+        print("ready", flush=True)
+        while time.monotonic() - start < seconds:
+            if time.monotonic() >= next_send:
+                s.send(request)
+                next_send += 0.01
+            readable, _, _ = select.select([s], [], [], max(0.0, next_send - time.monotonic()))
+            if readable:
+                data = s.recv(128)
+                if len(data) >= 42 and data[12:14] == b"\\x08\\x06" and data[20:22] == b"\\x00\\x02" and data[28:32] == vip:
+                    print("%.3f %s" % (time.monotonic() - start, data[22:28].hex()), flush=True)
+        """
+
+    @Test(
+        "a frozen primary (SIGSTOP 3 s) stops answering ARP for the VIP before its partner takes over: no two holders (it overlapped 1.4 s)"
+    )
+    func frozenPrimaryReleasesVirtualIP() async throws {
+        let lab = try self.lab
+        let primaries = try await lab.restoreBaseline()
+        let primary = try #require(primaries[.nyc1])
+        let standby = primary.partner
+        func mac(_ gateway: LabGateway) async throws -> String {
+            let text = try await lab.run(in: lab.namespace(gateway), ["ip", "-br", "link", "show", "lan"])
+                .standardOutput
+            return String(text.split(separator: " ", omittingEmptySubsequences: true)[2]).replacingOccurrences(
+                of: ":", with: "")
+        }
+        let (frozenMAC, partnerMAC) = (try await mac(primary), try await mac(standby))
+        let probe = try lab.startHelper(
+            in: lab.hostNamespace(.nyc1),
+            [
+                LabEnvironment.python, "-c", Self.arpProbe, "eth0", LabRegion.nyc1.virtualIP,
+                LabRegion.nyc1.hostAddress, "7",
+            ])
+        _ = await probe.waitForOutput(containing: "ready", timeout: .seconds(5))
+        try await Task.sleep(for: .seconds(1))
+        let pid = try #require(
+            Int32(try String(contentsOfFile: "\(lab.directory(primary))/pid", encoding: .utf8).trimmed))
+        let clock = ContinuousClock()
+        let frozenAt = clock.now
+        kill(pid, SIGSTOP)
+        try await Task.sleep(for: .seconds(3))
+        kill(pid, SIGCONT)
+        let frozenFor = clock.now - frozenAt
+        await probe.waitForExit(timeout: .seconds(10))
+
+        // Replies per 50 ms slot: a slot with answers from both MACs is time with two holders.
+        var slots: [Int: Set<String>] = [:]
+        var firstFromPartner: Double?
+        var lastFromFrozen = 0.0
+        for line in probe.standardOutput.split(separator: "\n") where line != "ready" {
+            let fields = line.split(separator: " ")
+            guard fields.count == 2, let t = Double(fields[0]) else { continue }
+            let sender = String(fields[1])
+            slots[Int(t * 20), default: []].insert(sender)
+            if sender == partnerMAC, firstFromPartner == nil { firstFromPartner = t }
+            if sender == frozenMAC { lastFromFrozen = t }
+        }
+        let doubled = slots.values.filter { $0.contains(frozenMAC) && $0.contains(partnerMAC) }.count * 50
+        print(
+            "[freeze] \(primary) frozen for \(frozenFor): last ARP answer from it at \(lastFromFrozen) s, first from \(standby) at \(firstFromPartner ?? -1) s, \(doubled) ms with both"
+        )
+        #expect(firstFromPartner != nil, "\(standby) never answered for the VIP:\n\(probe.standardOutput)")
+        #expect(doubled <= 100, "both answered ARP for the VIP during \(doubled) ms")
+        if let firstFromPartner {
+            #expect(lastFromFrozen < firstFromPartner + 0.1, "the frozen primary answered after the takeover")
+        }
+        let after = try await lab.waitSettled()
+        #expect(after[.nyc1] == standby, "the thawed primary must not take the role back")
+        #expect(try await lab.virtualIPHolders(.nyc1) == [standby])
+    }
+
     @Test("meshgated runs with a core size limit of zero, soft and hard, so no dump can carry its key")
     func noCoreDumps() async throws {
         let lab = try self.lab

@@ -358,6 +358,7 @@ struct GatewayLabTests {
         #expect(whileStopped.routes.isEmpty, "routes left by the stopped \(standby): \(whileStopped.routes)")
         #expect(!whileStopped.lan.contains("10.10.10.1/24"), "\(whileStopped.lan)")
         #expect(!whileStopped.tables.contains("table inet meshgate"), "\(whileStopped.tables)")
+        #expect(!whileStopped.tables.contains("table arp meshgate"), "\(whileStopped.tables)")
 
         let after = try await lab.waitSettled()
         #expect(after[.nyc1] == primary, "the restart of the standby must not move the role")
@@ -441,6 +442,7 @@ struct GatewayLabTests {
         #expect(!lan.contains("10.10.10.1/24"), "VIP left on \(victim): \(lan)")
         let tables = try await lab.nftablesTables(victim)
         #expect(!tables.contains("table inet meshgate"), "\(victim) tables: \(tables)")
+        #expect(!tables.contains("table arp meshgate"), "\(victim) tables: \(tables)")
         let overlayLeft = try await lab.linkExists(victim, lab.interfaceName(victim))
         #expect(!overlayLeft, "overlay interface \(lab.interfaceName(victim)) left behind")
         #expect(

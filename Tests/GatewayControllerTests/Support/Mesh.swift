@@ -17,6 +17,8 @@ struct Mesh {
     struct Node {
         var controller: GatewayController
         var alive = true
+        /// Frozen (SIGSTOP): does not step; what is sent to it waits.
+        var frozen = false
         var outputs: [Output] = []
         var lanHealthy = true
     }
@@ -55,6 +57,17 @@ struct Mesh {
         inFlight.removeAll { $0.to == name }
     }
 
+    /// Freezes a gateway (SIGSTOP): it stops stepping and sending; messages to it wait for ``thaw(_:)``.
+    mutating func freeze(_ name: String) { nodes[name]?.frozen = true }
+
+    /// Thaws a frozen gateway. Its loop steps once at once, before the messages that waited reach it (in
+    /// meshgated they come through the data plane, which runs after the loop has woken); they follow.
+    @discardableResult
+    mutating func thaw(_ name: String) -> Output {
+        nodes[name]?.frozen = false
+        return step(name, [])
+    }
+
     /// Starts a gateway again from nothing (a restart), with `config`.
     mutating func restart(_ config: GatewayConfiguration) {
         add(config)
@@ -77,12 +90,14 @@ struct Mesh {
     mutating func run(for duration: Duration) {
         let end = now + duration
         while true {
-            let deadlines = nodes.values.filter(\.alive).map(\.controller.nextDeadline) + inFlight.map(\.at)
+            let running = nodes.filter { $0.value.alive && !$0.value.frozen }
+            let deadlines =
+                running.values.map(\.controller.nextDeadline) + inFlight.filter { running[$0.to] != nil }.map(\.at)
             guard let next = deadlines.min(), next <= end else { break }
             now = max(now, next)
-            let due = inFlight.filter { $0.at <= now }
-            inFlight.removeAll { $0.at <= now }
-            for name in nodes.keys.sorted() where nodes[name]!.alive {
+            let due = inFlight.filter { $0.at <= now && running[$0.to] != nil }
+            inFlight.removeAll { $0.at <= now && running[$0.to] != nil }
+            for name in running.keys.sorted() {
                 let inputs = due.filter { $0.to == name }.map(\.input)
                 if inputs.isEmpty && nodes[name]!.controller.nextDeadline > now { continue }
                 step(name, inputs)
