@@ -8,7 +8,8 @@
 # `ping -D -i 0.01`, and an ARP prober on host-nyc1 asks who has the VIP 10.10.10.1 every 10 ms; one second
 # in, the fault starts, lasts its time, and is undone; observation goes on for --settle seconds more. Then:
 #   claims        `primary_changed` events in nyc1 with role primary (a member taking the role)
-#   outage_ms     longest gap between ping replies (the run's end counts as a reply)
+#   outage_ms     longest gap between ping replies (the run's end counts as a reply); a reply that came late
+#                 (queued in a frozen gateway) ends a gap only when it arrives
 #   lost_pct      ping requests without a reply
 #   double_vip_ms 50 ms slots in which ARP answers for the VIP came from two different MACs
 #   stale         after the lab settles again: what differs from the state before the fault (meshgate
@@ -26,6 +27,8 @@
 #                             --clock-step: it changes the clock of everything on this machine)
 #
 # Usage: scripts/fault-matrix.sh [--faults LIST] [--settle S] [--clock-step] [--prefix PREFIX] [--keep]
+#                                [--output DIR]
+#   --output DIR   keep each fault's ping and ARP-probe output there (FAULT.ping, FAULT.arp)
 # MESHGATED and MESHGATE select prebuilt binaries; otherwise both are built in release mode.
 # Must run as root (network namespaces). Requires ip, nft, wg, ping, jq, python3, flock.
 set -euo pipefail
@@ -41,6 +44,7 @@ settle=4
 prefix=mgfm-$(od -An -N2 -tx2 /dev/urandom | tr -d ' \n')
 keep=false
 clock_step=false
+output=""
 
 usage() { sed -n '/^# Usage:/,/^# Must run/p' "$0" | sed 's/^# \{0,1\}//'; }
 die() {
@@ -54,6 +58,7 @@ while (($# > 0)); do
     --clock-step) clock_step=true; shift ;;
     --prefix) prefix=$2; shift 2 ;;
     --keep) keep=true; shift ;;
+    --output) output=$2; shift 2 ;;
     -h | --help) usage; exit 0 ;;
     *) usage >&2; die "unknown argument: $1" ;;
     esac
@@ -141,8 +146,9 @@ while time.monotonic() - start < seconds:
 ' "$1"
 }
 
-# Longest run of missing replies in a `ping -i 0.01` output, in ms (sequence numbers, not timestamps: the
-# clock step moves `ping -D`'s wall-clock stamps). Requests sent after the last reply count as missing.
+# Longest run of missing replies in a `ping -i 0.01` output, in ms, by sequence numbers: only for the clock
+# step, which moves `ping -D`'s wall-clock stamps (ping sends fewer requests while none are answered, so
+# elsewhere the gap between reply stamps is the truer figure). Requests after the last reply count as missing.
 outage_ms() { # ping output file
     python3 - "$1" <<'PY'
 import re, sys
@@ -258,11 +264,21 @@ for fault in "${fault_list[@]}"; do
     echo "== $fault on gw-$primary"
     inject "$fault" "$primary" "$partner"
     wait "$ping_pid" 2>/dev/null || true
+    end=$(date +%s.%N)
     wait "$probe_pid" 2>/dev/null || true
-    outage=$(outage_ms "$work/ping")
+    if [[ $fault == clock-step ]]; then
+        outage=$(outage_ms "$work/ping")
+    else
+        outage=$(longest_gap_ms "$work/ping" "$end")
+    fi
     sent=$(grep -c 'icmp_seq=' "$work/ping" || true)
     lost=$(awk '/packets transmitted/ { for (i = 1; i <= NF; i++) if ($i ~ /%$/) print $i }' "$work/ping")
     doubled=$(double_vip_ms "$work/arp")
+    if [[ -n $output ]]; then
+        mkdir -p "$output"
+        cp "$work/ping" "$output/$fault.ping"
+        cp "$work/arp" "$output/$fault.arp"
+    fi
     stale=none
     if ! (wait_settled) 2>/dev/null; then
         stale=unsettled

@@ -16,6 +16,13 @@ public struct GatewayController: Sendable {
     public static let controlPort: UInt16 = Advertisement.port
     /// UDP port of probes and step-down requests, inside the tunnel.
     public static let probePort: UInt16 = 51822
+    /// How long a primary's kernel may answer ARP for the VIP after a lease renewal: a dead interval less one
+    /// hello interval, so that a primary that stops running (its last renewal is at or after its last hello)
+    /// has fallen silent before its partner's detection, a dead interval after that hello, runs out. At
+    /// least two hello intervals, so one late loop step never silences a running primary.
+    static func virtualIPLease(_ timers: GatewayConfiguration.TimerSettings) -> Duration {
+        max(timers.deadInterval - timers.helloInterval, timers.helloInterval * 2)
+    }
     /// How often housekeeping runs (peer liveness, key expiry, summaries, metrics).
     public static let housekeepingInterval: Duration = .seconds(1)
     /// Warn this long before a peer's key expires.
@@ -287,7 +294,7 @@ public struct GatewayController: Sendable {
         var virtualIP: Intent.VirtualIP?
         if let ha = config.ha, election?.role == .primary, stalledUntil == nil {
             virtualIP = Intent.VirtualIP(
-                prefix: ha.lan.virtualIP, interface: ha.lan.interface, lease: config.timers.deadInterval,
+                prefix: ha.lan.virtualIP, interface: ha.lan.interface, lease: Self.virtualIPLease(config.timers),
                 leaseRenewal: config.timers.helloInterval)
         }
         var virtualIPGuard: IPv4Address?

@@ -22,8 +22,9 @@ public struct Intent: Sendable, Hashable {
     public struct VirtualIP: Sendable, Hashable {
         public var prefix: IPPrefix
         public var interface: String
-        /// How long the kernel may answer ARP for it after the last renewal (``Ruleset/virtualIPGuard``):
-        /// the dead interval, so a primary that stops running is silent before the standby takes over.
+        /// How long the kernel may answer ARP for it after the last renewal (``Ruleset/virtualIPGuard``): a
+        /// dead interval less a hello interval, so a primary that stops running is silent before the standby
+        /// takes over.
         public var lease: Duration
         /// How often the holder renews the lease: every hello interval.
         public var leaseRenewal: Duration

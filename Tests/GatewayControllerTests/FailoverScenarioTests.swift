@@ -86,11 +86,12 @@ struct FailoverScenarioTests {
         #expect(mesh.nodes["gw-a"]!.outputs.dropFirst(before).contains { $0.announceVirtualIP })
     }
 
-    @Test("A primary's intent asks for an ARP lease of a dead interval on its IPv4 VIP, renewed every hello")
+    @Test(
+        "A primary's intent asks for an ARP lease of a dead interval less a hello on its IPv4 VIP, renewed every hello")
     func virtualIPLease() {
         let mesh = startedMesh()
         let vip = mesh["gw-a"].intent.virtualIP
-        #expect(vip?.lease == .milliseconds(400))
+        #expect(vip?.lease == .milliseconds(300))
         #expect(vip?.leaseRenewal == .milliseconds(100))
         #expect(mesh["gw-a"].intent.ruleset.virtualIPGuard == IPv4Address(10, 10, 10, 1))
         #expect(mesh["gw-b"].intent.ruleset.virtualIPGuard == IPv4Address(10, 10, 10, 1), "the standby's table too")

@@ -25,6 +25,11 @@ public final class ManualClock: @unchecked Sendable {
         now.wall = WallTime(seconds: wallS, nanoseconds: Int32(wallNs))
     }
 
+    /// Steps the wall clock alone by `seconds` (either way), as `date -s` does; the monotonic clock stays.
+    public func stepWall(bySeconds seconds: Int64) {
+        now.wall = WallTime(seconds: now.wall.seconds + seconds, nanoseconds: now.wall.nanoseconds)
+    }
+
     /// Moves the monotonic clock to `instant` (no-op if it is in the past).
     public func advance(to instant: Instant) {
         guard instant > now.monotonic else { return }

@@ -27,7 +27,7 @@ extension Engine {
         guard
             var (message, state) = NoiseHandshake.createInitiation(
                 identity: identity, responderStatic: peer.publicKey, staticStatic: staticStatic,
-                localIndex: localIndex, ephemeralPrivate: ephemeral, timestamp: TAI64N(now.wall))
+                localIndex: localIndex, ephemeralPrivate: ephemeral, timestamp: nextInitiationTimestamp(now.wall))
         else { return }
         peer.cookieGenerator.addMACs(to: &message, now: now.monotonic)
         peer.initiator = state
@@ -38,6 +38,18 @@ extension Engine {
         events.append(.initiationSent(peer: peer.publicKey, retry: isRetry))
         guard let endpoint = peer.endpoint else { return }
         emit(message, to: endpoint, for: peer, now: now.monotonic)
+    }
+
+    /// The TAI64N of our next initiation: the wall clock's, but never at or before the last one we sent.
+    /// A responder refuses an initiation whose timestamp is not newer than the last it accepted (whitepaper
+    /// §5.1), so after the wall clock is stepped back (an NTP correction, a VM restored from a snapshot),
+    /// initiations stamped by the clock alone would be refused by every peer that saw one from before the
+    /// step, for as long as the step — an hour's step, an hour without tunnels.
+    func nextInitiationTimestamp(_ wall: WallTime) -> TAI64N {
+        var timestamp = TAI64N(wall)
+        if let last = lastInitiationTimestamp, timestamp <= last { timestamp = last.nextWhitened }
+        lastInitiationTimestamp = timestamp
+        return timestamp
     }
 
     /// Handles a handshake-type datagram completely: admission, then the peer state. Returns nil on

@@ -22,6 +22,14 @@ public struct TAI64N: Sendable, Hashable, Comparable {
         self.nanoseconds = UInt32(max(0, wall.nanoseconds)) & ~UInt32(0xff_ffff)
     }
 
+    /// The next whitened value after this one (one whitening step, about 16 ms, later).
+    public var nextWhitened: TAI64N {
+        let step = UInt32(0x100_0000)
+        let n = UInt64(nanoseconds & ~(step - 1)) + UInt64(step)
+        return n >= 1_000_000_000
+            ? TAI64N(seconds: seconds &+ 1, nanoseconds: 0) : TAI64N(seconds: seconds, nanoseconds: UInt32(n))
+    }
+
     public init?(bytes: some Collection<UInt8>) {
         guard bytes.count == TAI64N.byteCount else { return nil }
         let b = Array(bytes)

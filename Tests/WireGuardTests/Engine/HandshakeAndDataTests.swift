@@ -99,6 +99,21 @@ struct HandshakeAndDataTests {
         #expect(pair.tun[.b]?.isEmpty == true)
     }
 
+    @Test(
+        "after the wall clock is stepped back an hour, the next initiation is still newer than the last: the peer accepts it"
+    )
+    func wallClockStepBack() throws {
+        let pair = EnginePair()
+        let packet = pair.makePacket(from: .a)
+        pair.send(packet, from: .a)
+        #expect(pair.pump().last == .delivered(packet))
+        pair.clock.stepWall(bySeconds: -3600)
+        pair.clock.advance(by: Specification.rekeyTimeout)
+        pair.a.initiateHandshake(with: pair.peerOnA, now: pair.clock.now, isRetry: false)
+        #expect(pair.pump().first == .handled, "not refused as a stale timestamp")
+        #expect(pair.b.drops[.staleTimestamp] == 0)
+    }
+
     @Test("staged packets are flushed in order, IPv4 and IPv6 mixed, with one initiation")
     func stagedPacketsFlushedInOrder() {
         let pair = EnginePair()

@@ -59,4 +59,13 @@ struct TAI64NTests {
             previous = next
         }
     }
+
+    @Test("nextWhitened is one whitening step later, carrying into the seconds")
+    func nextWhitened() {
+        let t = TAI64N(WallTime(seconds: 100, nanoseconds: 5_000_000))
+        #expect(t.nextWhitened > t)
+        #expect(t.nextWhitened.nanoseconds == t.nanoseconds + 0x100_0000)
+        let late = TAI64N(seconds: 7, nanoseconds: 999_000_000 & ~UInt32(0xff_ffff))
+        #expect(late.nextWhitened == TAI64N(seconds: 8, nanoseconds: 0))
+    }
 }
