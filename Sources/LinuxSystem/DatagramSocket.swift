@@ -64,20 +64,30 @@ public final class DatagramSocket: @unchecked Sendable {
         return n < 0 ? errno : 0
     }
 
+    /// The largest datagram ``receive()`` reads; longer ones are cut (control messages are far smaller).
+    public static let receiveBufferSize = 65536
+    /// Allocated once: a fresh zeroed 64 KiB array per call cost more than the rest of an idle loop step.
+    private let receiveBuffer = UnsafeMutableRawBufferPointer.allocate(
+        byteCount: DatagramSocket.receiveBufferSize, alignment: 16)
+    private let receiveLock = PThreadMutex()
+
+    deinit { receiveBuffer.deallocate() }
+
     /// Receives one datagram if one is waiting.
-    public func receive(maximum: Int = 65536) -> (bytes: [UInt8], source: Endpoint)? {
-        var buffer = [UInt8](repeating: 0, count: maximum)
-        var sa = sockaddr_in6()
-        var length = socklen_t(MemoryLayout<sockaddr_in6>.size)
-        let n = withUnsafeMutablePointer(to: &sa) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { address in
-                buffer.withUnsafeMutableBytes {
-                    recvfrom(descriptor.rawValue, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT), address, &length)
+    public func receive() -> (bytes: [UInt8], source: Endpoint)? {
+        receiveLock.withLock {
+            var sa = sockaddr_in6()
+            var length = socklen_t(MemoryLayout<sockaddr_in6>.size)
+            let n = withUnsafeMutablePointer(to: &sa) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { address in
+                    recvfrom(
+                        descriptor.rawValue, receiveBuffer.baseAddress, receiveBuffer.count, Int32(MSG_DONTWAIT),
+                        address, &length)
                 }
             }
+            guard n >= 0 else { return nil }
+            return (Array(UnsafeRawBufferPointer(rebasing: receiveBuffer[0..<n])), SocketAddress.endpoint(sa))
         }
-        guard n >= 0 else { return nil }
-        return (Array(buffer[0..<n]), SocketAddress.endpoint(sa))
     }
 
     /// Waits up to `milliseconds` for a datagram; true if one is ready.
