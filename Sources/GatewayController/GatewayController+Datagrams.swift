@@ -21,7 +21,26 @@ extension GatewayController {
         case .overlayProbe:
             if let sequence = ProbeMessage.sequence(of: datagram.bytes) { probes.answer(sequence: sequence, now: now) }
             return nil
+        case .lanHello:
+            return receiveLANHello(datagram, now: now, out: &out)
         }
+    }
+
+    /// A hello that came over the LAN (its frame verified by the driver): only hellos, only from a member
+    /// of our own group. Routes and everything else travel the overlay alone.
+    private mutating func receiveLANHello(
+        _ datagram: Datagram, now: Timestamp, out: inout Output
+    ) -> PrimaryElection.RoleChange? {
+        guard var election, let ha = config.ha,
+            let sender = otherPeers.first(where: { $0.overlayAddress == datagram.peer.address }),
+            config.peerGroups[sender.name] == ha.group,
+            case .success(.hello(let hello)) = Advertisement.decode(datagram.bytes), hello.sender == sender.name
+        else {
+            routeMessageDrops["lan_hello_refused", default: 0] += 1
+            return nil
+        }
+        defer { self.election = election }
+        return election.receivedHello(hello, now: now)
     }
 
     private mutating func receiveRouteProtocol(

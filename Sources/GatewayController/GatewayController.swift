@@ -23,6 +23,8 @@ public struct GatewayController: Sendable {
     static func virtualIPLease(_ timers: GatewayConfiguration.TimerSettings) -> Duration {
         max(timers.deadInterval - timers.helloInterval, timers.helloInterval * 2)
     }
+    /// UDP port of ``LANHello`` frames on the HA LAN.
+    public static let lanHelloPort: UInt16 = 51823
     /// How often housekeeping runs (peer liveness, key expiry, summaries, metrics).
     public static let housekeepingInterval: Duration = .seconds(1)
     /// Warn this long before a peer's key expires.
@@ -59,6 +61,8 @@ public struct GatewayController: Sendable {
     /// What we advertise now: the configured subnets less those a withdrawal drill holds back.
     public internal(set) var advertisedNow: [IPPrefix]
     public internal(set) var lanHealthy: Bool
+    /// The last ``Input/wanHealth(_:)``; the election sees LAN and WAN health as one.
+    public internal(set) var wanHealthy = true
     public internal(set) var probes = ProbeTracker()
     public internal(set) var keyRotation: KeyRotation?
 
@@ -223,7 +227,16 @@ public struct GatewayController: Sendable {
                 out.log(.warning, "LAN interface \(ha.lan.interface) is \(healthy ? "back" : "DOWN")")
             }
             lanHealthy = healthy
-            if let change = election?.lanHealth(healthy, now: now) { roleChanges.append(change) }
+            if let change = election?.lanHealth(lanHealthy && wanHealthy, now: now) { roleChanges.append(change) }
+        case .wanHealth(let healthy):
+            if healthy != wanHealthy, config.ha != nil {
+                out.log(
+                    .warning,
+                    healthy ? "the WAN reaches the mesh again" : "no route to any peer endpoint: the WAN is DOWN")
+                out.audit("wan_health", ["healthy": .string(healthy ? "true" : "false")])
+            }
+            wanHealthy = healthy
+            if let change = election?.lanHealth(lanHealthy && wanHealthy, now: now) { roleChanges.append(change) }
         case .peerSessions(let observed):
             sessions = observed
         case .handshakes(let outcome, let count):
@@ -434,12 +447,17 @@ public struct GatewayController: Sendable {
         guard let election, let ha = config.ha else { return }
         nextHelloAt = now + config.timers.helloInterval
         let bytes = Advertisement.hello(election.makeHello(sequence: messageCounter.next(), now: now)).encode()
-        // Only members act on a group's hellos; nobody else needs them.
+        // Only members act on a group's hellos; nobody else needs them. Each goes over the overlay and
+        // over the LAN the members share, so that neither path alone failing splits the group.
         for peer in otherPeers where config.peerGroups[peer.name] == ha.group {
             out.datagrams.append(
                 Datagram(
                     channel: .control, bytes: bytes,
                     peer: Endpoint(address: peer.overlayAddress, port: GatewayController.controlPort)))
+            out.datagrams.append(
+                Datagram(
+                    channel: .lanHello, bytes: bytes,
+                    peer: Endpoint(address: peer.overlayAddress, port: GatewayController.lanHelloPort)))
         }
     }
 

@@ -8,6 +8,10 @@ public enum Input: Sendable {
     case datagram(Datagram)
     /// The LAN interface's state (up with carrier), checked when ``GatewayController/lanCheckDue(now:)``.
     case lanHealth(Bool)
+    /// Whether the WAN reaches the mesh (a route to a peer endpoint out of a live interface), checked with
+    /// the LAN. A primary needs both: with the hellos also crossing the LAN, a primary cut off from the
+    /// WAN would otherwise keep the role its partner could carry.
+    case wanHealth(Bool)
     /// The engine's sessions, read when ``GatewayController/housekeepingDue(now:)``.
     case peerSessions(PeerSessions)
     /// Handshake outcomes reported by the engine since the last step, counted (a flood is many of one).

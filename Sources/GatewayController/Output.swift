@@ -11,6 +11,10 @@ public enum Channel: Sendable, Hashable {
     case probePort
     /// Our own overlay probes: sent from the overlay address, answers come back to this socket.
     case overlayProbe
+    /// HA hellos over the shared LAN (``LANHello``) on ``GatewayController/lanHelloPort``. Outputs name the
+    /// member by its overlay address: the driver seals the frame for it and broadcasts it on the LAN.
+    /// Inputs are hellos whose frame the driver opened and verified, from the member with that overlay address.
+    case lanHello
 }
 
 /// A datagram the driver sends (outputs) or received (inputs).

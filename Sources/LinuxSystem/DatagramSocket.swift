@@ -48,6 +48,14 @@ public final class DatagramSocket: @unchecked Sendable {
 
     public func close() { descriptor.close() }
 
+    /// Allows sending to broadcast addresses (SO_BROADCAST).
+    public func enableBroadcast() throws(SystemError) {
+        var on: Int32 = 1
+        _ = try syscall("setsockopt(SO_BROADCAST)") {
+            setsockopt(descriptor.rawValue, SOL_SOCKET, SO_BROADCAST, &on, 4)
+        }
+    }
+
     /// Sends `bytes` to `endpoint`; returns errno (0 on success). Never blocks.
     @discardableResult
     public func send(_ bytes: [UInt8], to endpoint: Endpoint) -> Int32 {
@@ -101,4 +109,28 @@ public final class DatagramSocket: @unchecked Sendable {
 public func waitAnyReadable(_ sockets: [DatagramSocket], milliseconds: Int32) -> Bool {
     var fds = sockets.map { pollfd(fd: $0.descriptor.rawValue, events: Int16(POLLIN), revents: 0) }
     return poll(&fds, nfds_t(fds.count), milliseconds) > 0
+}
+
+/// The source address the kernel would use toward `endpoint`, or nil when it has no route there: a UDP
+/// `connect` does the route lookup without sending anything.
+public func routeSource(toward endpoint: Endpoint) -> IPAddress? {
+    let fd = socket(AF_INET6, CLinuxShims_SOCK_DGRAM_CLOEXEC_NONBLOCK, 0)
+    guard fd >= 0 else { return nil }
+    defer { Glibc.close(fd) }
+    var off: Int32 = 0
+    _ = setsockopt(fd, Int32(IPPROTO_IPV6), IPV6_V6ONLY, &off, 4)
+    var sa = SocketAddress.make(endpoint)
+    let connected = withUnsafePointer(to: &sa) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+            connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size))
+        }
+    }
+    guard connected == 0 else { return nil }
+    var local = sockaddr_in6()
+    var length = socklen_t(MemoryLayout<sockaddr_in6>.size)
+    let named = withUnsafeMutablePointer(to: &local) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+    }
+    guard named == 0 else { return nil }
+    return SocketAddress.endpoint(local).address
 }

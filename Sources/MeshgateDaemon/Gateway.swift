@@ -38,6 +38,10 @@ public final class Gateway: @unchecked Sendable {
     let controlSocket: DatagramSocket
     let probeSocket: DatagramSocket
     let overlayProbeSocket: DatagramSocket
+    /// LAN hello frames (``LANHello``) on the HA LAN interface; nil without HA or with an IPv6 VIP.
+    let lanHelloSocket: DatagramSocket?
+    /// Pair keys for LAN hellos by member overlay address, with the public keys they were made from.
+    var lanPairKeys: [IPAddress: (ours: Key32, theirs: Key32, key: Key32)] = [:]
     /// Guards `controller` and the applied state below.
     let lock = PThreadMutex()
     /// A drill, key rotation or reload is running (they are exclusive; reads are not).
@@ -90,6 +94,14 @@ public final class Gateway: @unchecked Sendable {
         // Bound to the overlay: only datagrams WireGuard authenticated reach the probe responder and step-down.
         probeSocket = try DatagramSocket(port: GatewayController.probePort, device: device.interfaceName)
         overlayProbeSocket = try DatagramSocket(port: 0, device: nil, bindAddress: config.overlay.address)
+        // HA hellos also cross the LAN (IPv4 VIPs): frames are MACed, since nothing there authenticates.
+        if let ha = config.ha, ha.lan.virtualIP.address.isV4 {
+            let socket = try DatagramSocket(port: GatewayController.lanHelloPort, device: ha.lan.interface)
+            try socket.enableBroadcast()
+            lanHelloSocket = socket
+        } else {
+            lanHelloSocket = nil
+        }
         let wall = SystemClock.wallTime()
         let kernel = self.kernel
         controller = GatewayController(
@@ -201,10 +213,11 @@ public final class Gateway: @unchecked Sendable {
     // MARK: - The loop
 
     private func loop() {
-        let sockets: [(DatagramSocket, Channel)] = [
+        var sockets: [(DatagramSocket, Channel)] = [
             // Probe answers first: their RTT should not include the rest of the step's work.
             (overlayProbeSocket, .overlayProbe), (probeSocket, .probePort), (controlSocket, .control),
         ]
+        if let lanHelloSocket { sockets.append((lanHelloSocket, .lanHello)) }
         var descriptors = sockets.map { pollfd(fd: $0.0.descriptor.rawValue, events: Int16(POLLIN), revents: 0) }
         descriptors.append(pollfd(fd: wakeEvent.descriptor.rawValue, events: Int16(POLLIN), revents: 0))
         descriptors.append(pollfd(fd: stopEvent.descriptor.rawValue, events: Int16(POLLIN), revents: 0))
@@ -227,6 +240,11 @@ public final class Gateway: @unchecked Sendable {
             var inputs: [Input] = []
             for (socket, channel) in sockets {
                 while let (bytes, source) = socket.receive() {
+                    if channel == .lanHello {
+                        // Our own broadcasts come back too; they and strangers' frames do not open.
+                        if let hello = lock.withLock({ openLANHello(bytes) }) { inputs.append(.datagram(hello)) }
+                        continue
+                    }
                     inputs.append(.datagram(Datagram(channel: channel, bytes: bytes, peer: source)))
                 }
             }
@@ -248,7 +266,10 @@ public final class Gateway: @unchecked Sendable {
                 controller.config.ha?.lan.interface
             )
         }
-        if lanDue, let lanInterface { inputs.append(.lanHealth(kernel.isLANHealthy(lanInterface))) }
+        if lanDue, let lanInterface {
+            inputs.append(.lanHealth(kernel.isLANHealthy(lanInterface)))
+            inputs.append(.wanHealth(kernel.isWANHealthy(toward: peerEndpoints)))
+        }
         var snapshot: UAPIDeviceSnapshot?
         if housekeepingDue {
             let current = device.snapshot()
@@ -262,6 +283,15 @@ public final class Gateway: @unchecked Sendable {
         lock.withLock {
             drive(inputs, now: now)
             if let snapshot { refreshMetrics(now: now, snapshot: snapshot) }
+        }
+    }
+
+    /// The configured endpoints of the other peers (a few suffice to tell whether the WAN reaches the mesh).
+    private var peerEndpoints: [Endpoint] {
+        lock.withLock {
+            Array(
+                controller.config.peers.filter { $0.name != controller.config.node.name }.compactMap(\.endpoint)
+                    .prefix(4))
         }
     }
 
@@ -304,13 +334,12 @@ public final class Gateway: @unchecked Sendable {
         let intent = controller.intent
         if sync { syncIntent(intent) }
         for datagram in out.datagrams {
-            let socket =
-                switch datagram.channel {
-                case .control: controlSocket
-                case .probePort: probeSocket
-                case .overlayProbe: overlayProbeSocket
-                }
-            socket.send(datagram.bytes, to: datagram.peer)
+            switch datagram.channel {
+            case .control: controlSocket.send(datagram.bytes, to: datagram.peer)
+            case .probePort: probeSocket.send(datagram.bytes, to: datagram.peer)
+            case .overlayProbe: overlayProbeSocket.send(datagram.bytes, to: datagram.peer)
+            case .lanHello: sendLANHello(datagram)
+            }
         }
         if out.announceVirtualIP, let vip = intent.virtualIP {
             kernel.announceVirtualIP(vip.prefix, on: vip.interface)

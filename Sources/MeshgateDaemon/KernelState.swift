@@ -204,6 +204,24 @@ final class KernelState {
         return addresses.compactMap { IPPrefix(address: $0.address, length: $0.prefixLength)?.canonical }
     }
 
+    /// Whether this gateway can reach the mesh at all: a route toward at least one peer endpoint, out of an
+    /// interface that is up with carrier (the WAN side a primary needs; true when no peer has an endpoint).
+    /// A cut beyond the first hop is not seen here.
+    func isWANHealthy(toward endpoints: [Endpoint]) -> Bool {
+        guard !endpoints.isEmpty else { return true }
+        guard let addresses = try? netlink.addresses(family: .all), let links = try? netlink.links() else {
+            return true
+        }
+        for endpoint in endpoints {
+            guard let source = routeSource(toward: endpoint),
+                let index = addresses.first(where: { $0.address == source })?.interfaceIndex,
+                let link = links.first(where: { $0.index == index })
+            else { continue }
+            if link.isUp && link.hasCarrier { return true }
+        }
+        return false
+    }
+
     /// True when the LAN interface is up with carrier.
     func isLANHealthy(_ interface: String) -> Bool {
         guard let link = try? netlink.link(named: interface) else { return false }

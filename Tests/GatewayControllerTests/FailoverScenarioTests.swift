@@ -51,6 +51,57 @@ struct FailoverScenarioTests {
         #expect(changed?.fields["to"] == .string("gw-b"))
     }
 
+    @Test("The WAN between the pair fails but their LAN carries the hellos: no second primary; both failing: failover")
+    func hellosCrossTheLAN() {
+        var mesh = startedMesh()
+        let pair: Set = ["gw-a", "gw-b"]
+        mesh.drops = { from, to in pair.contains(from) && pair.contains(to) }
+        mesh.run(for: .seconds(3))
+        #expect(mesh["gw-b"].election?.role == .standby, "the LAN hellos keep gw-b standby")
+        #expect(mesh["gw-a"].intent.virtualIP != nil && mesh["gw-b"].intent.virtualIP == nil)
+        mesh.lanDrops = { from, to in pair.contains(from) && pair.contains(to) }
+        mesh.run(for: .seconds(1))
+        #expect(mesh["gw-b"].election?.role == .primary, "with both paths gone, gw-b takes over")
+        mesh.drops = { _, _ in false }
+        mesh.lanDrops = { _, _ in false }
+        mesh.run(for: .seconds(2))
+        let primaries = ["gw-a", "gw-b"].filter { mesh[$0].election?.role == .primary }
+        #expect(primaries.count == 1, "healed: one primary, not \(primaries)")
+    }
+
+    @Test("The primary's WAN goes down (its LAN hellos still arrive): it hands over at its next check")
+    func wanCutOfPrimary() {
+        var mesh = startedMesh()
+        mesh.drops = { from, to in from == "gw-a" || to == "gw-a" }
+        mesh.setWAN("gw-a", healthy: false)
+        mesh.run(for: .milliseconds(300))
+        #expect(mesh["gw-a"].election?.role == .standby)
+        #expect(mesh["gw-b"].election?.role == .primary)
+        #expect(mesh["gw-b"].intent.virtualIP != nil && mesh["gw-a"].intent.virtualIP == nil)
+        #expect(mesh.events("gw-a", named: "wan_health").count == 1)
+    }
+
+    @Test("A LAN hello is taken only from a member of our own group, and only as a hello")
+    func lanHelloFromOutsider() {
+        var mesh = startedMesh()
+        let before = mesh["gw-b"].election?.role
+        let forged = Advertisement.hello(
+            Advertisement.Hello(
+                sender: "gw-c", sequence: 1_000_000, group: "nyc1", priority: 255, role: .primary, term: 99,
+                lanHealthy: true, held: false)
+        ).encode()
+        let out = mesh.step(
+            "gw-b",
+            [
+                .datagram(
+                    Datagram(
+                        channel: .lanHello, bytes: forged, peer: .init(address: IPAddress("100.64.0.3")!, port: 51823)))
+            ])
+        #expect(out.failovers.isEmpty)
+        #expect(mesh["gw-b"].election?.role == before)
+        #expect(mesh["gw-b"].routeMessageDrops["lan_hello_refused"] == 1)
+    }
+
     @Test(
         "A primary frozen past the dead interval holds no VIP when it runs again until the hellos decide; its partner keeps the role"
     )

@@ -21,6 +21,7 @@ struct Mesh {
         var frozen = false
         var outputs: [Output] = []
         var lanHealthy = true
+        var wanHealthy = true
     }
 
     private(set) var now = Timestamp(nanoseconds: 1_000_000_000_000)
@@ -28,6 +29,8 @@ struct Mesh {
     private var inFlight: [(at: Timestamp, to: String, input: Input)] = []
     /// Datagrams from → to are dropped while this says so.
     var drops: (String, String) -> Bool = { _, _ in false }
+    /// The same for LAN hellos, which do not cross the WAN (`drops` does not apply to them).
+    var lanDrops: (String, String) -> Bool = { _, _ in false }
     private var addressOf: [String: IPAddress] = [:]
     private var nameAt: [IPAddress: String] = [:]
 
@@ -74,6 +77,7 @@ struct Mesh {
     }
 
     mutating func setLAN(_ name: String, healthy: Bool) { nodes[name]?.lanHealthy = healthy }
+    mutating func setWAN(_ name: String, healthy: Bool) { nodes[name]?.wanHealthy = healthy }
 
     /// Sends `inputs` to one gateway now and returns its output.
     @discardableResult
@@ -109,7 +113,10 @@ struct Mesh {
     /// What meshgated would observe for the gateway: LAN health and sessions (every tunnel up), when due.
     private func observations(for node: Node) -> [Input] {
         var inputs: [Input] = []
-        if node.controller.lanCheckDue(now: now) { inputs.append(.lanHealth(node.lanHealthy)) }
+        if node.controller.lanCheckDue(now: now) {
+            inputs.append(.lanHealth(node.lanHealthy))
+            inputs.append(.wanHealth(node.wanHealthy))
+        }
         if node.controller.housekeepingDue(now: now) {
             let peers = node.controller.config.peers.map(\.name)
             inputs.append(
@@ -124,7 +131,9 @@ struct Mesh {
     private mutating func route(_ out: Output, from sender: String) {
         guard let source = addressOf[sender] else { return }
         for datagram in out.datagrams {
-            guard let to = nameAt[datagram.peer.address], nodes[to]?.alive == true, !drops(sender, to) else { continue }
+            guard let to = nameAt[datagram.peer.address], nodes[to]?.alive == true else { continue }
+            let dropped = datagram.channel == .lanHello ? lanDrops(sender, to) : drops(sender, to)
+            if dropped { continue }
             let delivered: Datagram
             switch datagram.channel {
             case .control:
@@ -139,6 +148,11 @@ struct Mesh {
             case .probePort:
                 delivered = Datagram(
                     channel: .overlayProbe, bytes: datagram.bytes, peer: .init(address: source, port: 51822))
+            case .lanHello:
+                // The driver opened the frame: what arrives names the sender by its overlay address.
+                delivered = Datagram(
+                    channel: .lanHello, bytes: datagram.bytes,
+                    peer: .init(address: source, port: GatewayController.lanHelloPort))
             }
             inFlight.append((now + Mesh.latency, to, .datagram(delivered)))
         }
