@@ -30,6 +30,8 @@ final class KernelState {
     private(set) var mssClampInstalled = false
     private var virtualIP: InterfaceAddress?
     private var virtualIPLease: VirtualIPLease?
+    /// Local address → interface name, for ``isWANHealthy(toward:)``.
+    private var wanInterfaces: [IPAddress: String] = [:]
     private var nftables: NFTablesSocket?
 
     init(overlayInterface: String, routeTable: UInt32, routeMetric: UInt32, logger: Logger) throws {
@@ -209,14 +211,23 @@ final class KernelState {
     /// A cut beyond the first hop is not seen here.
     func isWANHealthy(toward endpoints: [Endpoint]) -> Bool {
         guard !endpoints.isEmpty else { return true }
-        guard let addresses = try? netlink.addresses(family: .all), let links = try? netlink.links() else {
-            return true
-        }
         for endpoint in endpoints {
-            guard let source = routeSource(toward: endpoint),
-                let index = addresses.first(where: { $0.address == source })?.interfaceIndex,
-                let link = links.first(where: { $0.index == index })
-            else { continue }
+            guard let source = routeSource(toward: endpoint) else { continue }
+            // The interface holding the source address, from a cache refreshed only when it misses: this
+            // runs every hello interval, and two netlink dumps each time were most of its cost.
+            if wanInterfaces[source] == nil, let addresses = try? netlink.addresses(family: .all),
+                let links = try? netlink.links()
+            {
+                let names = Dictionary(links.map { ($0.index, $0.name) }, uniquingKeysWith: { a, _ in a })
+                wanInterfaces = Dictionary(
+                    addresses.compactMap { address in names[address.interfaceIndex].map { (address.address, $0) } },
+                    uniquingKeysWith: { a, _ in a })
+            }
+            guard let name = wanInterfaces[source] else { continue }
+            guard let link = try? netlink.link(named: name) else {
+                wanInterfaces = [:]  // renamed or gone: look again next time
+                continue
+            }
             if link.isUp && link.hasCarrier { return true }
         }
         return false
