@@ -39,6 +39,10 @@ extension GatewayController {
             routeMessageDrops["lan_hello_refused", default: 0] += 1
             return nil
         }
+        // Nothing on the LAN stops a replay of a recorded frame, and the election takes an old sequence
+        // again once the sender counts as dead: only a hello newer than any heard from it, on either path.
+        guard hello.sequence > (helloSequences[sender.name] ?? 0) else { return nil }
+        helloSequences[sender.name] = hello.sequence
         defer { self.election = election }
         return election.receivedHello(hello, now: now)
     }
@@ -70,6 +74,7 @@ extension GatewayController {
         switch message {
         case .hello(let hello):
             guard var election, hello.group == election.configuration.group else { return nil }
+            helloSequences[hello.sender] = max(helloSequences[hello.sender] ?? 0, hello.sequence)
             defer { self.election = election }
             return election.receivedHello(hello, now: now)
         case .routes, .withdraw:

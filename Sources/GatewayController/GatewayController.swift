@@ -92,6 +92,8 @@ public struct GatewayController: Sendable {
     /// was frozen or starved, and the partner has likely taken over), the virtual IP stays out of the intent
     /// until then: the group's hellos, which may already be on their way, decide first.
     var stalledUntil: Timestamp?
+    /// The newest hello sequence heard from each member, over either path (LAN hellos must be newer).
+    var helloSequences: [String: UInt64] = [:]
     public internal(set) var kernelSyncFailure: String?
     var kernelRetryAt: Timestamp?
     /// Until then the kernel sync keeps routes of ours it does not (yet) want: see ``Intent/keepStaleRoutes``.

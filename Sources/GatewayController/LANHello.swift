@@ -5,7 +5,8 @@ public import NetworkTypes
 /// (which the overlay hellos cross) does not make both primary. The LAN is not the overlay: nothing there
 /// authenticated the sender, so each frame carries a MAC under a key only the two members can make —
 /// derived from their static-static X25519 value, as WireGuard's handshake does, but under our own label.
-/// Replays are harmless: the election ignores a hello whose sequence is not newer than the last one heard.
+/// A recorded frame stays valid, so the controller takes a LAN hello only if its sequence is newer than any
+/// hello heard from that member on either path (a replay could otherwise keep a dead primary alive).
 ///
 /// Frame: `MGLH` ‖ version 1 ‖ sender overlay address (16 bytes, IPv4 mapped) ‖ receiver overlay address
 /// (16 bytes) ‖ the hello as on the overlay ‖ 16-byte keyed BLAKE2s of everything before.

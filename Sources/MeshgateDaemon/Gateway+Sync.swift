@@ -60,7 +60,10 @@ extension Gateway {
             || (intent.virtualIP != nil
                 && now.duration(since: applied.virtualIPRefreshedAt) >= Gateway.virtualIPRefreshInterval)
         {
-            if let old = applied.virtualIP, old != intent.virtualIP {
+            // A new lease length (timers reloaded) is only renewed: the address stays.
+            if let old = applied.virtualIP,
+                old.prefix != intent.virtualIP?.prefix || old.interface != intent.virtualIP?.interface
+            {
                 kernel.releaseVirtualIP(old.prefix, on: old.interface)
                 applied.virtualIP = nil
                 applied.virtualIPLeaseRenewedAt = .zero

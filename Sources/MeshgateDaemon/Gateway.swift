@@ -239,7 +239,11 @@ public final class Gateway: @unchecked Sendable {
             if descriptors[descriptors.count - 2].revents != 0 { wakeEvent.drain() }
             var inputs: [Input] = []
             for (socket, channel) in sockets {
-                while let (bytes, source) = socket.receive() {
+                // At most a batch per socket per pass: a flood on one (the LAN port is open to the LAN)
+                // must not keep the loop from stepping; the rest waits for the next pass.
+                var read = 0
+                while read < Gateway.datagramsPerPass, let (bytes, source) = socket.receive() {
+                    read += 1
                     if channel == .lanHello {
                         // Our own broadcasts come back too; they and strangers' frames do not open.
                         if let hello = lock.withLock({ openLANHello(bytes) }) { inputs.append(.datagram(hello)) }
@@ -267,8 +271,11 @@ public final class Gateway: @unchecked Sendable {
             )
         }
         if lanDue, let lanInterface {
-            inputs.append(.lanHealth(kernel.isLANHealthy(lanInterface)))
-            inputs.append(.wanHealth(kernel.isWANHealthy(toward: peerEndpoints)))
+            // Under the lock: the netlink socket is shared with control threads that sync the kernel.
+            lock.withLock {
+                inputs.append(.lanHealth(kernel.isLANHealthy(lanInterface)))
+                inputs.append(.wanHealth(kernel.isWANHealthy(toward: peerEndpoints)))
+            }
         }
         var snapshot: UAPIDeviceSnapshot?
         if housekeepingDue {
@@ -286,13 +293,17 @@ public final class Gateway: @unchecked Sendable {
         }
     }
 
-    /// The configured endpoints of the other peers (a few suffice to tell whether the WAN reaches the mesh).
+    /// Control datagrams read from one socket per loop pass.
+    static let datagramsPerPass = 64
+
+    /// The configured endpoints of peers outside our group (a few suffice to tell whether the WAN reaches
+    /// the mesh; a partner's endpoint may well be reached over the shared LAN). Caller holds `lock`.
     private var peerEndpoints: [Endpoint] {
-        lock.withLock {
-            Array(
-                controller.config.peers.filter { $0.name != controller.config.node.name }.compactMap(\.endpoint)
-                    .prefix(4))
-        }
+        let config = controller.config
+        let group = config.ha?.group
+        return Array(
+            config.peers.filter { $0.name != config.node.name && (group == nil || config.peerGroups[$0.name] != group) }
+                .compactMap(\.endpoint).prefix(4))
     }
 
     /// The engine's sessions by peer name (under the keys the controller knows them by).

@@ -81,6 +81,28 @@ struct FailoverScenarioTests {
         #expect(mesh.events("gw-a", named: "wan_health").count == 1)
     }
 
+    @Test("A recorded LAN hello replayed after the primary died does not keep it alive")
+    func replayedLANHello() throws {
+        var mesh = startedMesh()
+        let recorded = try #require(
+            mesh.nodes["gw-a"]!.outputs.flatMap(\.datagrams).last { $0.channel == .lanHello })
+        mesh.kill("gw-a")
+        // The replay reaches gw-b in every one of its steps, so also in the step where gw-a's liveness runs
+        // out (datagrams are taken before the election's timers).
+        for _ in 0..<20 {
+            mesh.advanceClock(to: mesh["gw-b"].nextDeadline)
+            mesh.step(
+                "gw-b",
+                [
+                    .datagram(
+                        Datagram(
+                            channel: .lanHello, bytes: recorded.bytes,
+                            peer: .init(address: IPAddress("100.64.0.1")!, port: 51823)))
+                ])
+        }
+        #expect(mesh["gw-b"].election?.role == .primary, "the replays must not hold off the takeover")
+    }
+
     @Test("A LAN hello is taken only from a member of our own group, and only as a hello")
     func lanHelloFromOutsider() {
         var mesh = startedMesh()

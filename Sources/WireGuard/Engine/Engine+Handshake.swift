@@ -27,7 +27,8 @@ extension Engine {
         guard
             var (message, state) = NoiseHandshake.createInitiation(
                 identity: identity, responderStatic: peer.publicKey, staticStatic: staticStatic,
-                localIndex: localIndex, ephemeralPrivate: ephemeral, timestamp: nextInitiationTimestamp(now.wall))
+                localIndex: localIndex, ephemeralPrivate: ephemeral,
+                timestamp: nextInitiationTimestamp(now.wall, for: peer))
         else { return }
         peer.cookieGenerator.addMACs(to: &message, now: now.monotonic)
         peer.initiator = state
@@ -45,10 +46,12 @@ extension Engine {
     /// §5.1), so after the wall clock is stepped back (an NTP correction, a VM restored from a snapshot),
     /// initiations stamped by the clock alone would be refused by every peer that saw one from before the
     /// step, for as long as the step — an hour's step, an hour without tunnels.
-    func nextInitiationTimestamp(_ wall: WallTime) -> TAI64N {
+    /// Per peer, as the responder compares: one shared value would run ahead of the clock with many peers
+    /// (about 60 whitened values a second), and a restart would then be refused until the clock caught up.
+    func nextInitiationTimestamp(_ wall: WallTime, for peer: Peer) -> TAI64N {
         var timestamp = TAI64N(wall)
-        if let last = lastInitiationTimestamp, timestamp <= last { timestamp = last.nextWhitened }
-        lastInitiationTimestamp = timestamp
+        if let last = peer.lastInitiationTimestamp, timestamp <= last { timestamp = last.nextWhitened }
+        peer.lastInitiationTimestamp = timestamp
         return timestamp
     }
 

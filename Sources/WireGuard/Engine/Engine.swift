@@ -45,8 +45,6 @@ public final class Engine: @unchecked Sendable {
     /// DH(our static, peer static) for keys about to be added, computed by the caller outside its lock
     /// (``apply(_:now:precomputed:)``): 10,000 new peers are 10,000 DHs the packet threads must not wait for.
     var precomputedStaticStatic: [Key32: Key32]?
-    /// The timestamp of the last initiation sent (``nextInitiationTimestamp(_:)``).
-    var lastInitiationTimestamp: TAI64N?
     /// Tests and drills may force the under-load state (whitepaper §5.3).
     public var forceUnderLoad = false
     /// When the initiator rekeys on send. ``Specification/rekeyAfterTime`` unless an integration test

@@ -21,6 +21,8 @@ public final class Peer: @unchecked Sendable {
     var lastInitiationSentAt: Instant?
     var greatestTimestamp: TAI64N?
     var lastInitiationConsumedAt: Instant?
+    /// The TAI64N of the last initiation sent to this peer (``Engine/nextInitiationTimestamp(_:for:)``).
+    var lastInitiationTimestamp: TAI64N?
     /// The current initiation was already re-sent with a cookie (at most once per initiation).
     var resentWithCookie = false
 

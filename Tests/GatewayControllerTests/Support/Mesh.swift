@@ -60,6 +60,9 @@ struct Mesh {
         inFlight.removeAll { $0.to == name }
     }
 
+    /// Moves the clock to `instant` without stepping anyone (the next step happens at it).
+    mutating func advanceClock(to instant: Timestamp) { now = max(now, instant) }
+
     /// Freezes a gateway (SIGSTOP): it stops stepping and sending; messages to it wait for ``thaw(_:)``.
     mutating func freeze(_ name: String) { nodes[name]?.frozen = true }
 
