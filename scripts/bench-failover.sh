@@ -108,22 +108,14 @@ for s in "${scenario_list[@]}"; do
     esac
 done
 
+# shellcheck source=scripts/lab-lib.sh
+source "$script_dir/lab-lib.sh"
+
 echo "# $command_line"
 echo "# $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) CPUs, kernel $(uname -r)"
 
-if [[ -z ${MESHGATED:-} || -z ${MESHGATE:-} ]]; then
-    echo "== building release binaries"
-    # One product per invocation: `swift build --product A --product B` builds only B.
-    for product in meshgated meshgate; do
-        (cd "$package_dir" && flock /tmp/meshgate-swift.lock swift build -c release --product "$product" 2>&1 | tail -1)
-    done
-    bin_dir=$(cd "$package_dir" && flock /tmp/meshgate-swift.lock swift build -c release --show-bin-path)
-    MESHGATED=${MESHGATED:-$bin_dir/meshgated}
-    MESHGATE=${MESHGATE:-$bin_dir/meshgate}
-fi
-[[ -x $MESHGATED ]] || die "meshgated not found at $MESHGATED"
-[[ -x $MESHGATE ]] || die "meshgate not found at $MESHGATE"
-export MESHGATED
+build_lab_binaries
+echo "# meshgated: $MESHGATED"
 echo "# meshgated: $MESHGATED"
 
 work=$(mktemp -d /tmp/bench-failover.XXXXXX)
@@ -142,9 +134,6 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-# shellcheck source=scripts/lab-lib.sh
-source "$script_dir/lab-lib.sh"
 
 # One run of scenario $1 against the current primary; sets run_gap (outage, ms), run_primary and
 # run_drill (the drill's own figures).

@@ -75,19 +75,12 @@ done
 ((EUID == 0)) || die "must run as root (network namespaces)"
 for tool in ip nft wg ping jq python3 flock; do command -v "$tool" >/dev/null || die "$tool not found"; done
 
+# shellcheck source=scripts/lab-lib.sh
+source "$script_dir/lab-lib.sh"
+
 echo "# $command_line"
 echo "# $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) CPUs, kernel $(uname -r), commit $(git -C "$package_dir" rev-parse --short HEAD 2>/dev/null || echo '?')"
-if [[ -z ${MESHGATED:-} || -z ${MESHGATE:-} ]]; then
-    echo "== building release binaries"
-    for product in meshgated meshgate; do
-        (cd "$package_dir" && flock /tmp/meshgate-swift.lock swift build -c release --product "$product" 2>&1 | tail -1)
-    done
-    bin_dir=$(cd "$package_dir" && swift build -c release --show-bin-path)
-    MESHGATED=${MESHGATED:-$bin_dir/meshgated}
-    MESHGATE=${MESHGATE:-$bin_dir/meshgate}
-fi
-[[ -x $MESHGATED && -x $MESHGATE ]] || die "meshgated or meshgate not found"
-export MESHGATED
+build_lab_binaries
 
 work=$(mktemp -d /tmp/fault-matrix.XXXXXX)
 helpers=()
@@ -109,9 +102,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# shellcheck source=scripts/lab-lib.sh
-source "$script_dir/lab-lib.sh"
-
 # The clock step: the wall time to go back to is the time saved plus the monotonic time since.
 step_clock() {
     clock_saved="$(date +%s.%N) $(awk '{ print $1 }' /proc/uptime)"
@@ -126,24 +116,7 @@ restore_clock() {
 }
 
 arp_probe() { # seconds -> prints "t mac" lines
-    ip netns exec "$prefix-host-nyc1" python3 -c '
-import select, socket, struct, sys, time
-vip, source, seconds = socket.inet_aton("10.10.10.1"), socket.inet_aton("10.10.10.100"), float(sys.argv[1])
-s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0806))
-s.bind(("eth0", 0x0806))
-mac = s.getsockname()[4]
-request = b"\xff" * 6 + mac + b"\x08\x06" + struct.pack("!HHBBH", 1, 0x0800, 6, 4, 1) + mac + source + bytes(6) + vip
-start = time.monotonic()
-next_send = start
-while time.monotonic() - start < seconds:
-    if time.monotonic() >= next_send:
-        s.send(request)
-        next_send += 0.01
-    if select.select([s], [], [], max(0.0, next_send - time.monotonic()))[0]:
-        data = s.recv(128)
-        if len(data) >= 42 and data[12:14] == b"\x08\x06" and data[20:22] == b"\x00\x02" and data[28:32] == vip:
-            print("%.3f %s" % (time.monotonic() - start, data[22:28].hex()), flush=True)
-' "$1"
+    ip netns exec "$prefix-host-nyc1" python3 "$script_dir/arp-probe.py" eth0 10.10.10.1 10.10.10.100 "$1" | grep -v '^ready$'
 }
 
 # Longest run of missing replies in a `ping -i 0.01` output, in ms, by sequence numbers: only for the clock

@@ -2,7 +2,25 @@
 # shellcheck disable=SC2154 # prefix, lab_script and MESHGATE are set by the sourcing script
 # lab-lib.sh: helpers for scripts that drive the two-region lab of gateway-lab.sh (bench-failover.sh,
 # fault-matrix.sh). Sourced, not run. The caller sets `prefix` (the lab's namespace prefix), `lab_script`
-# (path to gateway-lab.sh) and `MESHGATE` (the CLI binary), and defines `die`.
+# (path to gateway-lab.sh) and `package_dir`, and defines `die`; `build_lab_binaries` sets `MESHGATE`.
+
+# Release meshgated and meshgate unless MESHGATED and MESHGATE name prebuilt ones; exports MESHGATED.
+build_lab_binaries() {
+    if [[ -z ${MESHGATED:-} || -z ${MESHGATE:-} ]]; then
+        echo "== building release binaries"
+        # One product per invocation: `swift build --product A --product B` builds only B.
+        local product bin_dir
+        for product in meshgated meshgate; do
+            (cd "$package_dir" && flock /tmp/meshgate-swift.lock swift build -c release --product "$product" 2>&1 | tail -1)
+        done
+        bin_dir=$(cd "$package_dir" && flock /tmp/meshgate-swift.lock swift build -c release --show-bin-path)
+        MESHGATED=${MESHGATED:-$bin_dir/meshgated}
+        MESHGATE=${MESHGATE:-$bin_dir/meshgate}
+    fi
+    [[ -x $MESHGATED ]] || die "meshgated not found at $MESHGATED"
+    [[ -x $MESHGATE ]] || die "meshgate not found at $MESHGATE"
+    export MESHGATED
+}
 
 lab() { "$lab_script" "$1" "$prefix" "${@:2}"; }
 socket_of() { echo "/run/$prefix/gw-$1/control.sock"; }

@@ -142,28 +142,8 @@ struct GatewayCoreLabTests {
         #expect(after == current.partner.name, "the partner did not take over within 1.5 s of a kill under loss")
     }
 
-    /// `arp-probe IFACE VIP SOURCE SECONDS`: asks who has VIP every 10 ms (broadcast ARP requests from
-    /// SOURCE) and prints `seconds mac` for every reply, seconds since the start.
-    static let arpProbe = """
-        import select, socket, struct, sys, time
-        iface, vip, source, seconds = sys.argv[1], socket.inet_aton(sys.argv[2]), socket.inet_aton(sys.argv[3]), float(sys.argv[4])
-        s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0806))
-        s.bind((iface, 0x0806))
-        mac = s.getsockname()[4]
-        request = b"\\xff" * 6 + mac + b"\\x08\\x06" + struct.pack("!HHBBH", 1, 0x0800, 6, 4, 1) + mac + source + bytes(6) + vip
-        start = time.monotonic()
-        next_send = start
-        print("ready", flush=True)
-        while time.monotonic() - start < seconds:
-            if time.monotonic() >= next_send:
-                s.send(request)
-                next_send += 0.01
-            readable, _, _ = select.select([s], [], [], max(0.0, next_send - time.monotonic()))
-            if readable:
-                data = s.recv(128)
-                if len(data) >= 42 and data[12:14] == b"\\x08\\x06" and data[20:22] == b"\\x00\\x02" and data[28:32] == vip:
-                    print("%.3f %s" % (time.monotonic() - start, data[22:28].hex()), flush=True)
-        """
+    /// scripts/arp-probe.py: who answers ARP for the VIP, and when (shared with fault-matrix.sh).
+    static var arpProbe: String { "\(LabEnvironment.packageRoot)/scripts/arp-probe.py" }
 
     @Test(
         "a frozen primary (SIGSTOP 3 s) stops answering ARP for the VIP before its partner takes over: no two holders (it overlapped 1.4 s)"
@@ -183,7 +163,7 @@ struct GatewayCoreLabTests {
         let probe = try lab.startHelper(
             in: lab.hostNamespace(.nyc1),
             [
-                LabEnvironment.python, "-c", Self.arpProbe, "eth0", LabRegion.nyc1.virtualIP,
+                LabEnvironment.python, Self.arpProbe, "eth0", LabRegion.nyc1.virtualIP,
                 LabRegion.nyc1.hostAddress, "7",
             ])
         _ = await probe.waitForOutput(containing: "ready", timeout: .seconds(5))

@@ -21,6 +21,18 @@ struct UnderLoadTests {
         return EnginePair(configuration)
     }
 
+    /// B under load; A's first initiation gets a cookie reply, and A re-sends at once with mac2: that
+    /// initiation, taken out of flight.
+    static func initiationResentWithCookie(_ pair: EnginePair) throws -> EnginePair.Datagram {
+        pair.b.forceUnderLoad = true
+        pair.send(pair.makePacket(from: .a), from: .a)
+        #expect(pair.step() == .dropped(.underLoadCookieSent))
+        #expect(pair.step() == .handled)
+        let resent = try #require(pair.takeInFlight().first)
+        #expect(resent.isInitiation)
+        return resent
+    }
+
     static func mac2(_ datagram: EnginePair.Datagram) -> ArraySlice<UInt8> {
         datagram.bytes[HandshakeInitiationLayout.mac2...]
     }
@@ -58,11 +70,7 @@ struct UnderLoadTests {
     @Test("a cookie triggers one immediate resend per initiation: a second cookie waits for the retransmit timer")
     func oneResendPerCookie() throws {
         let pair = EnginePair()
-        pair.b.forceUnderLoad = true
-        pair.send(pair.makePacket(from: .a), from: .a)
-        #expect(pair.step() == .dropped(.underLoadCookieSent))
-        #expect(pair.step() == .handled)
-        let resent = try #require(pair.takeInFlight().first)
+        let resent = try Self.initiationResentWithCookie(pair)
         #expect(resent.isInitiation)
         // A second cookie bound to the resent initiation (B saw it from another port) is taken, but sends nothing.
         var elsewhere = resent.source
@@ -79,11 +87,7 @@ struct UnderLoadTests {
     @Test("a cookie is bound to the source: from another address or port, the same mac2 gets a new cookie reply")
     func cookieBoundToSource() throws {
         let pair = EnginePair()
-        pair.b.forceUnderLoad = true
-        pair.send(pair.makePacket(from: .a), from: .a)
-        #expect(pair.step() == .dropped(.underLoadCookieSent))
-        #expect(pair.step() == .handled)
-        let withMAC2 = try #require(pair.takeInFlight().first)
+        let withMAC2 = try Self.initiationResentWithCookie(pair)
         #expect(withMAC2.isInitiation)
         var moved = withMAC2.source
         moved.port &+= 1
@@ -132,11 +136,7 @@ struct UnderLoadTests {
     @Test("under load, a source address gets a burst of handshakeBurstPerSource, then handshakesPerSecondPerSource")
     func perSourceRateLimit() throws {
         let pair = EnginePair()
-        pair.b.forceUnderLoad = true
-        pair.send(pair.makePacket(from: .a), from: .a)
-        #expect(pair.step() == .dropped(.underLoadCookieSent))
-        #expect(pair.step() == .handled)  // the cookie; A resends with mac2
-        let withMAC2 = try #require(pair.takeInFlight().first)
+        let withMAC2 = try Self.initiationResentWithCookie(pair)
         let source = withMAC2.source
 
         // The first use of the bucket takes a token and completes; replays take the rest and are stale.
@@ -164,11 +164,7 @@ struct UnderLoadTests {
     @Test("under load, every single-bit flip of a valid mac2 is answered with a cookie reply instead")
     func corruptedMAC2UnderLoad() throws {
         let pair = EnginePair()
-        pair.b.forceUnderLoad = true
-        pair.send(pair.makePacket(from: .a), from: .a)
-        #expect(pair.step() == .dropped(.underLoadCookieSent))
-        #expect(pair.step() == .handled)
-        let withMAC2 = try #require(pair.takeInFlight().first)
+        let withMAC2 = try Self.initiationResentWithCookie(pair)
         var mismatches: [Int] = []
         for bit in (HandshakeInitiationLayout.mac2 * 8)..<(HandshakeInitiationLayout.size * 8) {
             // Past the cookie-reply limit's refill time each, so every flip is answered.
