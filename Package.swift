@@ -186,6 +186,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "MeshgateDaemonTests",
+            dependencies: ["MeshgateDaemon", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "IntegrationTests",
             dependencies: ["MeshgateTestSupport", "NetworkTypes"],
             swiftSettings: swiftSettings

@@ -131,3 +131,7 @@ int CLinuxShims_get_dumpable(void) {
     int value = prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
     return value >= 0 ? value : -errno;
 }
+
+int CLinuxShims_spawn_close_from(posix_spawn_file_actions_t *actions, int low) {
+    return posix_spawn_file_actions_addclosefrom_np(actions, low);
+}

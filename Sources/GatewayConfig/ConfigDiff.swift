@@ -78,6 +78,8 @@ public struct ConfigDiff: Sendable, Hashable, CustomStringConvertible {
                     ("ha.step_down_hold", before.stepDownHold != after.stepDownHold),
                     ("ha.lan.interface", before.lan.interface != after.lan.interface),
                     ("ha.lan.virtual_ip", before.lan.virtualIP != after.lan.virtualIP),
+                    ("ha.on_role_change", before.onRoleChange != after.onRoleChange),
+                    ("ha.on_role_change_timeout", before.onRoleChangeTimeout != after.onRoleChangeTimeout),
                 ])
         }
         overlayChanges = Self.changed([

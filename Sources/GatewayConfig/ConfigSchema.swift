@@ -7,7 +7,10 @@ enum ConfigSchema {
     ]
     static let node: Set<String> = ["name", "private_key_file"]
     static let overlay: Set<String> = ["interface", "address", "listen_port", "mtu"]
-    static let ha: Set<String> = ["group", "priority", "preempt", "preempt_delay", "step_down_hold", "lan"]
+    static let ha: Set<String> = [
+        "group", "priority", "preempt", "preempt_delay", "step_down_hold", "lan", "on_role_change",
+        "on_role_change_timeout",
+    ]
     static let lan: Set<String> = ["interface", "virtual_ip"]
     static let peer: Set<String> = [
         "name", "public_key", "endpoint", "overlay_address", "persistent_keepalive", "key_expires",

@@ -103,10 +103,12 @@ extension GatewayConfiguration {
                 }
                 if let lanInterface, let virtualIP { lan = LANSettings(interface: lanInterface, virtualIP: virtualIP) }
             }
+            let hook = reader.roleChangeCommand(fields)
             if let group, let lan {
                 ha = HASettings(
                     group: group, priority: priority, preempt: preempt, preemptDelay: preemptDelay,
-                    stepDownHold: stepDownHold, lan: lan)
+                    stepDownHold: stepDownHold, lan: lan, onRoleChange: hook.command,
+                    onRoleChangeTimeout: hook.timeout)
             }
         }
 

@@ -51,6 +51,11 @@ public struct GatewayConfiguration: Sendable, Hashable {
         public var stepDownHold: Duration
         /// The LAN side.
         public var lan: LANSettings
+        /// `on_role_change`: a command (absolute path, then arguments) run without a shell when this
+        /// member's role changes, with the new role and the group appended; `nil` when not configured.
+        public var onRoleChange: [String]? = nil
+        /// `on_role_change_timeout`: how long the command may run before it is killed (default 10 s).
+        public var onRoleChangeTimeout: Duration = .seconds(10)
     }
 
     /// One entry of `peers:`.

@@ -13,11 +13,12 @@ public final class AuditLog: @unchecked Sendable {
     private let lock = PThreadMutex()
     private let write: @Sendable (String) -> Void
 
-    /// - Parameter write: where lines go (standard output unless a test captures them).
+    /// - Parameter write: where lines go: standard output, or the journal under its own identifier with
+    ///   `MESHGATE_AUDIT_JOURNAL=1` (``JournalAuditSink``), unless a test captures them.
     public init(node: String, write: (@Sendable (String) -> Void)? = nil) {
         self.node = node
         self.write =
-            write ?? { line in
+            write ?? JournalAuditSink.writer() ?? { line in
                 let bytes = Array((line + "\n").utf8)
                 _ = bytes.withUnsafeBytes { Glibc.write(1, $0.baseAddress, $0.count) }
             }

@@ -67,7 +67,10 @@ public enum ConfigLoader {
 
 /// sd_notify without libsystemd: a datagram to $NOTIFY_SOCKET.
 public enum SystemdNotify {
-    public static func ready() {
+    public static func ready() { send("READY=1") }
+
+    /// Sends one notification (`READY=1`, `WATCHDOG=1`, `STOPPING=1`, `STATUS=…`); nothing without systemd.
+    public static func send(_ state: String) {
         guard let path = ProcessInfo.processInfo.environment["NOTIFY_SOCKET"], !path.isEmpty else { return }
         let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
         guard fd >= 0 else { return }
@@ -79,7 +82,7 @@ public enum SystemdNotify {
         withUnsafeMutableBytes(of: &address.sun_path) { raw in
             for (i, b) in bytes.prefix(raw.count - 1).enumerated() { raw[i] = b }
         }
-        let message = Array("READY=1".utf8)
+        let message = Array(state.utf8)
         _ = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { addr in
                 message.withUnsafeBytes {

@@ -62,6 +62,10 @@ public final class Gateway: @unchecked Sendable {
     /// Subnets with a `meshgate_route_primary` series, so withdrawn ones can be removed.
     var exportedSubnets: Set<IPPrefix> = []
     var metricsServer: MetricsServer?
+    /// Runs `ha.on_role_change` off the loop (Gateway+RoleChange.swift). Used under `lock`.
+    lazy var roleChangeHook = Gateway.makeRoleChangeHook(logger: logger, metrics: metrics, audit: audit)
+    /// systemd's `WatchdogSec=`: pinged from the loop, so a hung loop gets the daemon restarted.
+    let watchdog = SystemdWatchdog()
 
     /// Handshake outcomes from the packet threads, taken by the loop (own lock: the packet threads must
     /// never wait for the controller).
@@ -236,6 +240,7 @@ public final class Gateway: @unchecked Sendable {
                 fatalError("control loop poll failed")
             }
             if descriptors[descriptors.count - 1].revents != 0 { return }
+            watchdog.pingIfDue()
             if descriptors[descriptors.count - 2].revents != 0 { wakeEvent.drain() }
             var inputs: [Input] = []
             for (socket, channel) in sockets {
@@ -359,6 +364,7 @@ public final class Gateway: @unchecked Sendable {
             metrics.recordFailover(group: failover.group, duration: failover.withoutPrimary)
         }
         for event in out.events { audit.record(event.name, event.fields.mapValues(\.auditValue)) }
+        runRoleChangeHook(for: out.events)
         return out
     }
 }

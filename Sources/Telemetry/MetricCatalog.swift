@@ -164,6 +164,15 @@ public enum MetricCatalog {
         labelNames: ["result"]
     )
 
+    /// `meshgate_role_change_hook_runs_total{result}`: runs of `ha.on_role_change`; `result` is `ok`,
+    /// `failed` (non-zero exit or a signal), `timed_out` (killed at the timeout) or `spawn_failed`.
+    public static let roleChangeHookRuns = MetricDefinition(
+        name: "meshgate_role_change_hook_runs_total",
+        help: "Runs of the ha.on_role_change command, by result.",
+        kind: .counter,
+        labelNames: ["result"]
+    )
+
     /// `meshgate_build_info{version}`: always 1; the label carries the version.
     public static let buildInfo = MetricDefinition(
         name: "meshgate_build_info",
@@ -177,7 +186,8 @@ public enum MetricCatalog {
         peerUp, peerLastHandshakeTimestamp, peerReceiveBytes, peerTransmitBytes, peerRTT, peerProbeLoss,
         peerKeyExpiryTimestamp,
         routePrimary, routesInstalled, routeLastChangeTimestamp, failovers, failoverDuration, haRole,
-        ipForwardingEnabled, mssClampedPackets, packetsDropped, routeMessagesDropped, handshakes, buildInfo,
+        ipForwardingEnabled, mssClampedPackets, packetsDropped, routeMessagesDropped, handshakes,
+        roleChangeHookRuns, buildInfo,
     ]
 
     /// The per-peer definitions: the series ``MetricsRegistry/removePeer(name:)`` deletes.

@@ -25,6 +25,7 @@ struct MetricCatalogTests {
             "meshgate_packets_dropped_total": ["reason"],
             "meshgate_route_messages_dropped_total": ["reason"],
             "meshgate_handshakes_total": ["result"],
+            "meshgate_role_change_hook_runs_total": ["result"],
             "meshgate_build_info": ["version"],
         ]
         let actual = Dictionary(uniqueKeysWithValues: MetricCatalog.all.map { ($0.name, $0.labelNames) })

@@ -28,6 +28,7 @@ struct MetricsRegistryTests {
         registry.setPacketsDroppedTotal(reason: "invalid_mac1", total: 4)
         registry.setRouteMessagesDroppedTotal(reason: "term_out_of_range", total: 2)
         registry.setHandshakesTotal(result: "completed", total: 9)
+        registry.countRoleChangeHookRun(result: "ok")
         return registry
     }
 

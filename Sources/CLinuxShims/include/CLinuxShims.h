@@ -77,4 +77,9 @@ int CLinuxShims_accept_cloexec(int fd);
 /* setns is _GNU_SOURCE-only. Moves the calling thread into the network namespace `fd`; 0 or -1 (errno). */
 int CLinuxShims_setns_net(int fd);
 
+/* posix_spawn_file_actions_addclosefrom_np (glibc 2.34) is not visible to Swift: closes every descriptor
+   from `low` up in the child, so a command we start inherits none of ours. 0 or an errno value. */
+#include <spawn.h>
+int CLinuxShims_spawn_close_from(posix_spawn_file_actions_t *actions, int low);
+
 #endif

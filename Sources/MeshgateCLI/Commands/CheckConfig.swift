@@ -38,6 +38,8 @@ struct CheckConfig: ParsableCommand {
                 ]
                 problems += keyFileProblems(config.node.privateKeyFile)
                 problems += expiredKeyProblems(config)
+                problems += roleChangeHookProblems(config)
+                if let hook = config.ha?.onRoleChange { summary["on_role_change"] = hook.joined(separator: " ") }
             }
         } else {
             problems = ["\(file): cannot read the file"]
