@@ -58,6 +58,8 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(name: "Routing", dependencies: ["NetworkTypes"], swiftSettings: swiftSettings),
+        // The least-privilege policy: HuJSON file, rules, route approvals, tests, kernel lookup tables (pure).
+        .target(name: "Policy", dependencies: ["NetworkTypes", "CryptoPrimitives"], swiftSettings: swiftSettings),
         .target(name: "KernelSync", dependencies: ["Netlink", "NetworkTypes"], swiftSettings: swiftSettings),
         .target(
             name: "GatewayConfig",
@@ -166,6 +168,7 @@ let package = Package(
         .testTarget(name: "KernelSyncTests", dependencies: ["KernelSync", "Netlink", "NetworkTypes"], swiftSettings: swiftSettings),
         .testTarget(name: "NFTablesTests", dependencies: ["NFTables", "NetworkTypes"], swiftSettings: swiftSettings),
         .testTarget(name: "RoutingTests", dependencies: ["Routing", "NetworkTypes"], swiftSettings: swiftSettings),
+        .testTarget(name: "PolicyTests", dependencies: ["Policy", "NetworkTypes"], swiftSettings: swiftSettings),
         .testTarget(
             name: "GatewayConfigTests", dependencies: ["GatewayConfig", "NetworkTypes", "CryptoPrimitives"],
             swiftSettings: swiftSettings),
