@@ -3,8 +3,11 @@
 # statically (-static-stdlib: nothing from /opt/swift at run time), the systemd units, the rootfs/ files,
 # the nftables baseline, man pages from --help (help2man), maintainer scripts from packaging/debian/.
 #
-#   scripts/build-deb.sh [--skip-build] [--version V] [--out DIR]
+#   scripts/build-deb.sh [--skip-build] [--worktree] [--version V] [--out DIR]
 #
+# The package is built from the committed tree (HEAD, exported with git archive into the scratch
+# directory), so that it is what its version says and uncommitted edits do not leak into it.
+# --worktree    build from the working tree instead (the version then carries "+dirty" if it is)
 # --skip-build  package the binaries already in the build directory
 # --version V   package version (default: the daemon's softwareVersion + "+git" + commit time + hash)
 # --out DIR     where the .deb goes (default: dist/)
@@ -18,20 +21,22 @@ cd "$(dirname "$0")/.."
 repo=$(pwd)
 
 skip_build=0
+worktree=0
 version=""
 out="$repo/dist"
 while (($# > 0)); do
     case "$1" in
         --skip-build) skip_build=1 ;;
+        --worktree) worktree=1 ;;
         --version) version="$2"; shift ;;
         --out) out="$2"; shift ;;
-        -h | --help) sed -n '2,14p' "$0"; exit 0 ;;
+        -h | --help) sed -n '2,17p' "$0"; exit 0 ;;
         *) echo "build-deb: unknown argument $1" >&2; exit 64 ;;
     esac
     shift
 done
 
-for tool in dpkg-deb dpkg-shlibdeps help2man strip; do
+for tool in dpkg-deb dpkg-shlibdeps help2man strip rsync; do
     command -v "$tool" >/dev/null || { echo "build-deb: $tool is missing (scripts/install-deps.sh)" >&2; exit 1; }
 done
 
@@ -42,6 +47,7 @@ scratch="$MESHGATE_BUILD_DIR"
 swift_build="$scratch/swift-build"
 mkdir -p "$scratch" "$out"
 
+maintainer="${MESHGATE_MAINTAINER:-meshgate maintainers <maintainers@meshgate.example.org>}"
 commit=$(git rev-parse --short=10 HEAD 2>/dev/null || echo unknown)
 : "${SOURCE_DATE_EPOCH:=$(git log -1 --format=%ct 2>/dev/null || date +%s)}"
 export SOURCE_DATE_EPOCH
@@ -49,14 +55,33 @@ if [[ -z "$version" ]]; then
     base=$(sed -n 's/.*softwareVersion = "\(.*\)".*/\1/p' Sources/ControlProtocol/ControlMessages.swift)
     stamp=$(date -u -d "@$SOURCE_DATE_EPOCH" +%Y%m%d%H%M%S)
     version="${base:-0.0.0}+git${stamp}.${commit}"
+    if ((worktree == 1)) && [[ -n "$(git status --porcelain -- Package.swift Sources packaging systemd rootfs)" ]]; then
+        version="$version+dirty"
+    fi
+fi
+
+# The source tree to build and package: HEAD exported (rsync -c keeps unchanged files' times, so the
+# build directory stays incremental), or the working tree.
+if ((worktree == 1)); then
+    src="$repo"
+else
+    src="$scratch/src"
+    rm -rf "$scratch/src.export"
+    mkdir -p "$scratch/src.export" "$src"
+    git archive HEAD | tar -x -C "$scratch/src.export"
+    [[ ! -f Package.resolved ]] || cp Package.resolved "$scratch/src.export/"
+    rsync -rlc --delete --exclude=/.build "$scratch/src.export/" "$src/"
+    rm -rf "$scratch/src.export"
 fi
 
 products=(meshgated meshgate meshgate-wg)
 if ((skip_build == 0)); then
     for product in "${products[@]}"; do
         echo "== swift build -c release -static-stdlib --product $product"
-        flock /tmp/meshgate-swift-build.lock \
-            swift build -c release -Xswiftc -static-stdlib --build-path "$swift_build" --product "$product"
+        # -z relro -z now: full RELRO (lintian hardening-no-bindnow).
+        (cd "$src" && flock /tmp/meshgate-swift-build.lock \
+            swift build -c release -Xswiftc -static-stdlib -Xlinker -z -Xlinker relro -Xlinker -z -Xlinker now \
+            --build-path "$swift_build" --product "$product")
     done
 fi
 bin="$swift_build/release"
@@ -68,6 +93,7 @@ for product in "${products[@]}"; do
     fi
 done
 
+cd "$src"
 stage="$scratch/deb-root"
 rm -rf "$stage" "$scratch/shlibdeps"
 umask 022
@@ -98,13 +124,15 @@ install -m 0644 README.md "$stage/usr/share/doc/meshgate/README.md"
 for doc in docs/*.md; do install -m 0644 "$doc" "$stage/usr/share/doc/meshgate/"; done
 install -m 0644 rootfs/etc/meshgate/meshgated.yaml.example "$stage/usr/share/doc/meshgate/examples/meshgated.yaml"
 install -m 0644 packaging/debian/copyright "$stage/usr/share/doc/meshgate/copyright"
-changelog="$stage/usr/share/doc/meshgate/changelog.Debian"
+# A native package (no Debian revision): changelog.gz, wrapped at 80 columns.
+changelog="$stage/usr/share/doc/meshgate/changelog"
 cat >"$changelog" <<EOF
 meshgate ($version) bookworm; urgency=medium
 
-  * Built from commit $commit of the meshgate repository (scripts/build-deb.sh).
+  * Built from commit $commit of the meshgate repository
+    (scripts/build-deb.sh).
 
- -- meshgate maintainers <meshgate@localhost>  $(date -u -R -d "@$SOURCE_DATE_EPOCH")
+ -- $maintainer  $(date -u -R -d "@$SOURCE_DATE_EPOCH")
 EOF
 gzip -9n "$changelog"
 
@@ -117,6 +145,7 @@ man_for "$stage/usr/sbin/meshgated" 8 meshgated "the meshgate gateway daemon"
 man_for "$stage/usr/bin/meshgate" 1 meshgate "operator command line for meshgated"
 man_for "$stage/usr/bin/meshgate-wg" 1 meshgate-wg "userspace WireGuard engine with the wireguard-go command line"
 
+install -D -m 0644 packaging/debian/lintian-overrides "$stage/usr/share/lintian/overrides/meshgate"
 install -m 0755 packaging/debian/postinst packaging/debian/prerm packaging/debian/postrm "$stage/DEBIAN/"
 
 # Library dependencies as dpkg-shlibdeps finds them (the packages, with the versions the symbols need).
@@ -131,7 +160,7 @@ cat >"$stage/DEBIAN/control" <<EOF
 Package: meshgate
 Version: $version
 Architecture: amd64
-Maintainer: meshgate maintainers <meshgate@localhost>
+Maintainer: $maintainer
 Installed-Size: $installed_kb
 Depends: $shlibs, systemd, nftables, iproute2
 Suggests: wireguard-tools, prometheus
@@ -150,6 +179,7 @@ Description: site-to-site WireGuard mesh gateway with subnet routes and HA
  runtime is linked statically.
 EOF
 
+(cd "$stage" && find . -type f ! -path './DEBIAN/*' -printf '%P\0' | sort -z | xargs -0 md5sum) >"$stage/DEBIAN/md5sums"
 find "$stage" -exec touch --no-dereference -d "@$SOURCE_DATE_EPOCH" {} +
 deb="$out/meshgate_${version}_amd64.deb"
 dpkg-deb --root-owner-group -Zxz --build "$stage" "$deb" >/dev/null
