@@ -9,6 +9,11 @@ packages=(
     # prometheus: provides promtool (TelemetryTests run `promtool check metrics|rules` and `promtool test rules`)
     # and the prometheus binary for loopback-only scrape tests; the packaged system service is not used.
     prometheus
+    # The appliance (scripts/build-deb.sh, build-image.sh, test-image.sh): packaging, lintian, the image
+    # (debootstrap, loop devices, GRUB for BIOS, qcow2) and the two-VM boot test (qemu TCG, NoCloud seeds).
+    dpkg-dev help2man lintian rsync binutils
+    debootstrap fdisk e2fsprogs grub-common qemu-utils
+    qemu-system-x86 cloud-image-utils genisoimage openssh-client curl
 )
 
 missing=()
