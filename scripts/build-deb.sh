@@ -123,6 +123,7 @@ install -d -m 0755 "$stage/etc/meshgate"
 install -m 0644 README.md "$stage/usr/share/doc/meshgate/README.md"
 for doc in docs/*.md; do install -m 0644 "$doc" "$stage/usr/share/doc/meshgate/"; done
 install -m 0644 rootfs/etc/meshgate/meshgated.yaml.example "$stage/usr/share/doc/meshgate/examples/meshgated.yaml"
+install -m 0755 packaging/examples/*.sh "$stage/usr/share/doc/meshgate/examples/"
 install -m 0644 packaging/debian/copyright "$stage/usr/share/doc/meshgate/copyright"
 # A native package (no Debian revision): changelog.gz, wrapped at 80 columns.
 changelog="$stage/usr/share/doc/meshgate/changelog"

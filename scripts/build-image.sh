@@ -239,7 +239,7 @@ unset 'mounts[-1]'
 rm -f "$mnt/usr/sbin/policy-rc.d" "$mnt/tmp/meshgate.deb"
 rm -rf "$mnt"/var/lib/apt/lists/* "$mnt"/var/cache/apt/*.bin "$mnt"/var/log/*.log "$mnt"/var/log/apt/* \
     "$mnt"/var/cache/debconf/*-old "$mnt"/var/lib/dpkg/*-old "$mnt"/var/lib/cloud/* "$mnt"/tmp/* \
-    "$mnt"/var/tmp/* "$mnt"/root/.bash_history
+    "$mnt"/var/tmp/* "$mnt"/root/.bash_history "$mnt"/var/cache/ldconfig/aux-cache
 find "$mnt/var/log" -type f -exec truncate -s 0 {} +
 : >"$mnt/etc/machine-id"
 rm -f "$mnt/var/lib/dbus/machine-id" "$mnt/var/lib/systemd/random-seed"
