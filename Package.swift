@@ -54,7 +54,7 @@ let package = Package(
         ),
         .target(
             name: "NFTables",
-            dependencies: ["CLibNFTNL", "Netlink", "NetworkTypes"],
+            dependencies: ["CLibNFTNL", "Netlink", "NetworkTypes", "Policy"],
             swiftSettings: swiftSettings
         ),
         .target(name: "Routing", dependencies: ["NetworkTypes"], swiftSettings: swiftSettings),
@@ -63,14 +63,14 @@ let package = Package(
         .target(name: "KernelSync", dependencies: ["Netlink", "NetworkTypes"], swiftSettings: swiftSettings),
         .target(
             name: "GatewayConfig",
-            dependencies: ["NetworkTypes", "CryptoPrimitives", .product(name: "Yams", package: "Yams")],
+            dependencies: ["NetworkTypes", "CryptoPrimitives", "Policy", .product(name: "Yams", package: "Yams")],
             swiftSettings: swiftSettings
         ),
         .target(name: "ControlProtocol", dependencies: ["NetworkTypes"], swiftSettings: swiftSettings),
         // The gateway's decisions: pure, driven by inputs at an injected time (no I/O imports).
         .target(
             name: "GatewayController",
-            dependencies: ["GatewayConfig", "Routing", "NetworkTypes", "CryptoPrimitives"],
+            dependencies: ["GatewayConfig", "Routing", "NetworkTypes", "CryptoPrimitives", "Policy"],
             swiftSettings: swiftSettings
         ),
 
@@ -110,7 +110,7 @@ let package = Package(
             name: "MeshgateDaemon",
             dependencies: [
                 "Dataplane", "WireGuard", "CryptoPrimitives", "NetworkTypes", "LinuxSystem", "Netlink", "NFTables",
-                "KernelSync", "Routing", "GatewayConfig", "GatewayController", "ControlProtocol", "Telemetry",
+                "KernelSync", "Routing", "GatewayConfig", "GatewayController", "ControlProtocol", "Telemetry", "Policy",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -127,7 +127,7 @@ let package = Package(
         .executableTarget(
             name: "MeshgateCLI",
             dependencies: [
-                "CryptoPrimitives", "ControlProtocol", "GatewayConfig", "LinuxSystem",
+                "CryptoPrimitives", "ControlProtocol", "GatewayConfig", "LinuxSystem", "Policy", "NetworkTypes",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -166,7 +166,7 @@ let package = Package(
         .testTarget(
             name: "NetlinkTests", dependencies: ["Netlink", "KernelSync", "NetworkTypes"], swiftSettings: swiftSettings),
         .testTarget(name: "KernelSyncTests", dependencies: ["KernelSync", "Netlink", "NetworkTypes"], swiftSettings: swiftSettings),
-        .testTarget(name: "NFTablesTests", dependencies: ["NFTables", "NetworkTypes"], swiftSettings: swiftSettings),
+        .testTarget(name: "NFTablesTests", dependencies: ["NFTables", "NetworkTypes", "Policy"], swiftSettings: swiftSettings),
         .testTarget(name: "RoutingTests", dependencies: ["Routing", "NetworkTypes"], swiftSettings: swiftSettings),
         .testTarget(name: "PolicyTests", dependencies: ["Policy", "NetworkTypes"], swiftSettings: swiftSettings),
         .testTarget(

@@ -8,6 +8,7 @@
 #include <libnftnl/chain.h>
 #include <libnftnl/rule.h>
 #include <libnftnl/set.h>
+#include <libnftnl/object.h>
 #include <libnftnl/expr.h>
 #include <libnftnl/batch.h>
 #include <linux/netfilter.h>

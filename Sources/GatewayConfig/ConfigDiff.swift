@@ -1,4 +1,5 @@
 public import NetworkTypes
+internal import Policy
 
 /// What changed between two configurations, for a reload and the audit log.
 ///
@@ -39,6 +40,9 @@ public struct ConfigDiff: Sendable, Hashable, CustomStringConvertible {
     public var timerChanges: [String] = []
     /// Other changed keys: `allow_public_subnets`, `kernel.*`, `control.socket`, `metrics.listen`.
     public var otherChanges: [String] = []
+
+    /// `policy 3f2a… → 9c1d…` when the policy's contents changed.
+    public var policyChange: String?
 
     public init() {}
 
@@ -107,7 +111,12 @@ public struct ConfigDiff: Sendable, Hashable, CustomStringConvertible {
             ("limits.max_routes_per_peer", old.limits.maxRoutesPerPeer != new.limits.maxRoutesPerPeer),
             ("limits.max_prefix_length_ipv4", old.limits.maxPrefixLengthIPv4 != new.limits.maxPrefixLengthIPv4),
             ("limits.max_prefix_length_ipv6", old.limits.maxPrefixLengthIPv6 != new.limits.maxPrefixLengthIPv6),
+            ("policy_file", old.policyFile != new.policyFile),
+            ("firewall", old.firewall != new.firewall),
         ])
+        if old.policy != new.policy {
+            policyChange = "policy \(old.policy?.shortDigest ?? "none") → \(new.policy?.shortDigest ?? "none")"
+        }
     }
 
     private static func changed(_ checks: [(String, Bool)]) -> [String] {
@@ -118,7 +127,7 @@ public struct ConfigDiff: Sendable, Hashable, CustomStringConvertible {
     public var isEmpty: Bool {
         peersAdded.isEmpty && peersRemoved.isEmpty && peersChanged.isEmpty && advertiseAdded.isEmpty
             && advertiseRemoved.isEmpty && haChanges.isEmpty && overlayChanges.isEmpty && nodeChanges.isEmpty
-            && timerChanges.isEmpty && otherChanges.isEmpty
+            && timerChanges.isEmpty && otherChanges.isEmpty && policyChange == nil
     }
 
     /// Whether applying the new configuration needs a daemon restart: the node identity, the overlay
@@ -152,6 +161,7 @@ public struct ConfigDiff: Sendable, Hashable, CustomStringConvertible {
         if !haChanges.isEmpty { parts.append("ha changed: \(haChanges.joined(separator: ", "))") }
         if !timerChanges.isEmpty { parts.append("timers changed: \(timerChanges.joined(separator: ", "))") }
         if !otherChanges.isEmpty { parts.append("changed: \(otherChanges.joined(separator: ", "))") }
+        if let policyChange { parts.append(policyChange) }
         return parts.isEmpty ? "no changes" : parts.joined(separator: "; ")
     }
 }

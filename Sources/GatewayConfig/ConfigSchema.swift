@@ -3,8 +3,9 @@
 enum ConfigSchema {
     static let root: Set<String> = [
         "node", "overlay", "advertise", "allow_public_subnets", "ha", "peers", "control", "metrics", "timers",
-        "kernel", "limits",
+        "kernel", "limits", "policy_file", "firewall",
     ]
+    static let firewall: Set<String> = ["enabled", "management_sources", "ssh_port"]
     static let node: Set<String> = ["name", "private_key_file"]
     static let overlay: Set<String> = ["interface", "address", "listen_port", "mtu"]
     static let ha: Set<String> = [
@@ -26,6 +27,7 @@ enum ConfigSchema {
     static let sections: [String: Set<String>] = [
         "": root, "node": node, "overlay": overlay, "ha": ha, "ha.lan": lan, "peers[]": peer, "control": control,
         "metrics": metrics, "timers": timers, "kernel": kernel, "limits": limits,
+        "firewall": firewall,
     ]
 
     /// The closest known sibling of an unknown key path (edit distance at most 2), as a full path:

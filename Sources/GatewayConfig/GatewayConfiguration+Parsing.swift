@@ -151,6 +151,29 @@ extension GatewayConfiguration {
             metrics = MetricsSettings(listen: listen)
         }
 
+        let policyFile = reader.absolutePath(top, "policy_file")
+        var firewall: FirewallSettings?
+        if let fields = reader.section(top, "firewall", allowed: ConfigSchema.firewall) {
+            let enabled = reader.bool(fields, "enabled") ?? false
+            var sources: [IPPrefix] = []
+            for item in reader.sequence(fields, "management_sources") ?? [] {
+                guard let text = reader.text(item.node, at: item.path) else { continue }
+                switch Parse.prefix(text, at: item.path) {
+                case .success(let prefix): sources.append(prefix.canonical)
+                case .failure(let error): reader.record(error)
+                }
+            }
+            let sshPort = reader.integer(fields, "ssh_port", in: 1...65535).map(UInt16.init) ?? 22
+            if enabled && sources.isEmpty {
+                reader.record(
+                    .invalidValue(
+                        key: "firewall.management_sources", value: "[]",
+                        reason: "the firewall is enabled; without management sources nobody could reach SSH or metrics"
+                    ))
+            }
+            if enabled { firewall = FirewallSettings(managementSources: sources, sshPort: sshPort) }
+        }
+
         let timers = readTimers(top, &reader)
         let kernel = readKernel(top, &reader)
         let limits = readLimits(top, &reader)
@@ -208,7 +231,7 @@ extension GatewayConfiguration {
             advertise: accepted, allowPublicSubnets: allowPublicSubnets, ha: ha,
             peers: peers.map(\.peer).filter { $0.name != nodeName }, ownPeerEntry: ownEntry,
             control: ControlSettings(socket: controlSocket), metrics: metrics, timers: timers, kernel: kernel,
-            limits: limits)
+            limits: limits, policyFile: policyFile, firewall: firewall)
     }
 
     private static func recordFailure<T>(_ reader: inout ConfigReader, _ result: Result<T, ConfigError>) -> T? {

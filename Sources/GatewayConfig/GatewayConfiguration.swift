@@ -1,5 +1,6 @@
 public import CryptoPrimitives
 public import NetworkTypes
+public import Policy
 
 /// The validated configuration of one `meshgated` gateway, parsed from its YAML file by
 /// ``parse(yaml:)``.
@@ -112,6 +113,15 @@ public struct GatewayConfiguration: Sendable, Hashable {
         public var listen: Endpoint
     }
 
+    /// `firewall:` — the gateway's own input baseline (default drop, see the README's "Policy").
+    public struct FirewallSettings: Sendable, Hashable {
+        /// Sources that may reach SSH and the metrics endpoint; never empty when the firewall is on, so
+        /// turning it on cannot lock the operators out.
+        public var managementSources: [IPPrefix]
+        /// The SSH port opened to the management sources (default 22).
+        public var sshPort: UInt16
+    }
+
     /// `timers:` — protocol timing.
     public struct TimerSettings: Sendable, Hashable {
         /// HA hello period (default 100 ms, at least 10 ms).
@@ -149,6 +159,12 @@ public struct GatewayConfiguration: Sendable, Hashable {
     public var timers: TimerSettings
     public var kernel: KernelSettings
     public var limits: LimitSettings = .standard
+    /// `policy_file:` — the least-privilege policy (HuJSON); nil: everything between sites is allowed.
+    public var policyFile: String?
+    /// The policy read from ``policyFile``, filled in by the loader (parsing the YAML reads no other file).
+    public var policy: CompiledPolicy?
+    /// `firewall:` with `enabled: true`; nil when off (the default for a hand-written configuration).
+    public var firewall: FirewallSettings?
 
     /// Default values of optional keys.
     public enum Defaults {

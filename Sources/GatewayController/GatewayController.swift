@@ -1,6 +1,7 @@
 public import CryptoPrimitives
 public import GatewayConfig
 public import NetworkTypes
+internal import Policy
 public import Routing
 
 /// The gateway's decisions, free of I/O: the HA election, the route table, the timers, the adverts
@@ -156,7 +157,10 @@ public struct GatewayController: Sendable {
             protectedAddresses: [config.overlay.address] + config.peers.map(\.overlayAddress),
             localSubnets: Set(config.advertise + connectedLAN), localGroup: config.ha?.group, groupOf: groups,
             maxRoutesPerGateway: config.limits.maxRoutesPerPeer, maxPrefixLengthIPv4: config.limits.maxPrefixLengthIPv4,
-            maxPrefixLengthIPv6: config.limits.maxPrefixLengthIPv6)
+            maxPrefixLengthIPv6: config.limits.maxPrefixLengthIPv6,
+            approvals: config.policy.map { compiled in
+                compiled.policy.routeApprovals.map { RoutePolicy.Approval(prefix: $0.prefix, gateways: $0.gateways) }
+            })
     }
 
     /// The peers other than ourselves.

@@ -22,25 +22,102 @@ public struct NFTRuleset: Sendable, Hashable {
         public var description: String { self == .inet ? "inet" : "arp" }
     }
 
-    /// `set <name> { type <keyType>; [flags timeout;] }`
+    /// Named counters (`counter <name> {}`) the rules and object maps refer to (created first).
+    public var counters: [String] = []
+
+    /// `set <name> { type <keyType>; [flags timeout|interval;] }`, or a map from keys to values or counters.
     public struct NamedSet: Sendable, Hashable {
         public var name: String
         public var keyType: KeyType
         public var hasTimeouts: Bool
+        /// Elements are ranges (`flags interval`): each ``Element`` with ``Element/isIntervalEnd`` closes one.
+        public var isInterval: Bool
+        /// What a key maps to; nil for a plain set.
+        public var mapsTo: MapData?
+        /// The elements the set is created with, in the same transaction.
+        public var elements: [Element]
 
-        public init(name: String, keyType: KeyType, hasTimeouts: Bool) {
+        public init(
+            name: String, keyType: KeyType, hasTimeouts: Bool = false, isInterval: Bool = false,
+            mapsTo: MapData? = nil, elements: [Element] = []
+        ) {
             self.name = name
             self.keyType = keyType
             self.hasTimeouts = hasTimeouts
+            self.isInterval = isInterval
+            self.mapsTo = mapsTo
+            self.elements = elements
         }
     }
 
-    /// Set key types, by their nft datatype numbers (nftables' `datatype.h`).
-    public enum KeyType: Sendable, Hashable {
-        case ipv4Address
+    /// What a map's keys lead to.
+    public enum MapData: Sendable, Hashable {
+        /// A value of this type, loaded into a register by the lookup.
+        case value(KeyType)
+        /// A named counter (`counter` object map), incremented by the lookup.
+        case counter
+    }
 
-        var datatype: UInt32 { 7 }  // TYPE_IPADDR
-        var length: UInt32 { 4 }
+    /// One element: the key bytes in the order the kernel compares them (network order for addresses and
+    /// ports), and for a map the value or counter name.
+    public struct Element: Sendable, Hashable {
+        public var key: [UInt8]
+        /// The inclusive upper end of a range element of a concatenated interval set (its fields' ranges).
+        public var keyEnd: [UInt8]?
+        public var isIntervalEnd: Bool
+        public var value: [UInt8]?
+        public var counter: String?
+
+        public init(
+            key: [UInt8], keyEnd: [UInt8]? = nil, isIntervalEnd: Bool = false, value: [UInt8]? = nil,
+            counter: String? = nil
+        ) {
+            self.key = key
+            self.keyEnd = keyEnd
+            self.isIntervalEnd = isIntervalEnd
+            self.value = value
+            self.counter = counter
+        }
+    }
+
+    /// Set key types, by their nft datatype numbers (nftables' `datatype.h`), so `nft list` prints them.
+    public indirect enum KeyType: Sendable, Hashable {
+        case ipv4Address, ipv6Address, inetService, inetProtocol, mark
+        /// A plain integer of this many bytes (`TYPE_INTEGER`).
+        case integer(bytes: UInt32)
+        /// `a . b . c`: each field padded to a 32-bit register.
+        case concatenation([KeyType])
+
+        var datatype: UInt32 {
+            switch self {
+            case .ipv4Address: 7  // TYPE_IPADDR
+            case .ipv6Address: 8  // TYPE_IP6ADDR
+            case .inetProtocol: 12  // TYPE_INET_PROTOCOL
+            case .inetService: 13  // TYPE_INET_SERVICE
+            case .mark: 19  // TYPE_MARK
+            case .integer: 4  // TYPE_INTEGER
+            // nft numbers a concatenation by shifting each field's type in, 6 bits (TYPE_BITS) apiece.
+            case .concatenation(let fields): fields.reduce(0) { $0 << 6 | $1.datatype }
+            }
+        }
+
+        /// The fields of a concatenation, their unpadded lengths in bytes (`NFTA_SET_DESC_CONCAT`).
+        var fieldLengths: [UInt8]? {
+            guard case .concatenation(let fields) = self else { return nil }
+            return fields.map { UInt8($0.length) }
+        }
+
+        /// The key's length in bytes.
+        public var length: UInt32 {
+            switch self {
+            case .ipv4Address, .mark: 4
+            case .ipv6Address: 16
+            case .inetService: 2
+            case .inetProtocol: 1
+            case .integer(let bytes): bytes
+            case .concatenation(let fields): fields.reduce(0) { $0 + ($1.length + 3) / 4 * 4 }
+            }
+        }
     }
 
     /// A base chain: `type filter hook <hook> priority <priority>; policy <policy>`.
@@ -87,7 +164,7 @@ public struct NFTRuleset: Sendable, Hashable {
     /// Checks names before anything reaches the kernel.
     public func validate() throws(NFTablesError) {
         try MSSClampRuleset.validateTableName(tableName)
-        for name in chains.map(\.name) + sets.map(\.name) {
+        for name in chains.map(\.name) + sets.map(\.name) + counters {
             guard (1...255).contains(name.utf8.count), !name.utf8.contains(0) else { throw .invalidObjectName(name) }
         }
     }
@@ -110,8 +187,12 @@ extension NFTablesSocket {
             try batch.addTable(named: table, family: family)
             try batch.deleteTable(named: table, family: family)
             try batch.addTable(named: table, comment: ruleset.comment, family: family)
+            for name in ruleset.counters {
+                try batch.addCounter(table: table, named: name, family: family)
+            }
             for (index, set) in ruleset.sets.enumerated() {
                 try batch.addSet(table: table, set, id: UInt32(index + 1), family: family)
+                try batch.addElements(table: table, set, family: family)
             }
             for chain in ruleset.chains {
                 try batch.addFilterChain(

@@ -33,6 +33,20 @@ public final class NFTablesSocket {
         } catch {
             throw .socket(operation: "open netlink socket (NETLINK_NETFILTER)", errno: error.errno ?? EIO)
         }
+        // Error acks carry only the failed message's header, and a policy's thousands of acks fit.
+        var one: Int32 = 1
+        _ = setsockopt(transport.descriptor, 270, NETLINK_CAP_ACK, &one, socklen_t(MemoryLayout<Int32>.size))  // SOL_NETLINK
+        var receiveBytes: Int32 = 8 << 20
+        _ = setsockopt(
+            transport.descriptor, SOL_SOCKET, SO_RCVBUFFORCE, &receiveBytes, socklen_t(MemoryLayout<Int32>.size))
+    }
+
+    /// Lets one `sendto` carry `bytes` (a policy's batch can be tens of megabytes): the kernel refuses a
+    /// netlink datagram larger than the socket's send buffer.
+    private func allowSend(of bytes: Int) {
+        guard bytes > 128 << 10 else { return }
+        var size = Int32(clamping: bytes + 4096)
+        _ = setsockopt(transport.descriptor, SOL_SOCKET, SO_SNDBUFFORCE, &size, socklen_t(MemoryLayout<Int32>.size))
     }
 
     // MARK: - Transactions
@@ -47,6 +61,7 @@ public final class NFTablesSocket {
         try build(&batch)
         batch.end()
         _ = transport.takeSequences(Int(batch.sequenceAfterBatch &- first))
+        allowSend(of: batch.bytes.count)
         try send(batch.bytes, operation: "batch")
 
         var pending = Set(batch.operations.filter(\.expectsAcknowledgement).map(\.sequence))

@@ -97,8 +97,32 @@ extension NetlinkBatch {
         nftnl_set_set_u32(set, UInt16(NFTNL_SET_KEY_TYPE.rawValue), declaration.keyType.datatype)
         nftnl_set_set_u32(set, UInt16(NFTNL_SET_KEY_LEN.rawValue), declaration.keyType.length)
         nftnl_set_set_u32(set, UInt16(NFTNL_SET_ID.rawValue), id)
-        if declaration.hasTimeouts {
-            nftnl_set_set_u32(set, UInt16(NFTNL_SET_FLAGS.rawValue), NFT_SET_TIMEOUT.rawValue)
+        var flags: UInt32 = 0
+        if declaration.hasTimeouts { flags |= NFT_SET_TIMEOUT.rawValue }
+        if declaration.isInterval { flags |= NFT_SET_INTERVAL.rawValue }
+        if var fields = declaration.keyType.fieldLengths {
+            // Interval concatenations (the kernel's pipapo set) need each field's length.
+            flags |= NFT_SET_CONCAT.rawValue
+            fields += [UInt8](repeating: 0, count: 16 - fields.count)
+            _ = fields.withUnsafeBytes {
+                nftnl_set_set_data(set, UInt16(NFTNL_SET_DESC_CONCAT.rawValue), $0.baseAddress, UInt32($0.count))
+            }
+        }
+        switch declaration.mapsTo {
+        case .value(let type):
+            flags |= NFT_SET_MAP.rawValue
+            nftnl_set_set_u32(set, UInt16(NFTNL_SET_DATA_TYPE.rawValue), type.datatype)
+            nftnl_set_set_u32(set, UInt16(NFTNL_SET_DATA_LEN.rawValue), type.length)
+        case .counter:
+            flags |= NFT_SET_OBJECT.rawValue
+            nftnl_set_set_u32(set, UInt16(NFTNL_SET_OBJ_TYPE.rawValue), UInt32(NFT_OBJECT_COUNTER))
+        case nil:
+            break
+        }
+        if flags != 0 { nftnl_set_set_u32(set, UInt16(NFTNL_SET_FLAGS.rawValue), flags) }
+        // The size hint lets the kernel pick a backend sized for the elements (a hash set grows otherwise).
+        if !declaration.elements.isEmpty {
+            nftnl_set_set_u32(set, UInt16(NFTNL_SET_DESC_SIZE.rawValue), UInt32(declaration.elements.count))
         }
         append(
             "NEWSET \(family) \(tableName) \(declaration.name)", type: NFT_MSG_NEWSET, flags: NLM_F_CREATE,
@@ -138,6 +162,82 @@ extension NetlinkBatch {
     }
 
     enum ElementOperation { case add, delete }
+
+    /// Element bytes per NEWSETELEM message: the element list is one netlink attribute, whose 16-bit length
+    /// caps it below 64 KiB.
+    static let elementBytesPerMessage = 48 << 10
+
+    /// The set's initial elements, as many NEWSETELEM messages as their size needs.
+    mutating func addElements(
+        table tableName: String, _ declaration: NFTRuleset.NamedSet, family: NFTRuleset.Family
+    ) throws(NFTablesError) {
+        var start = 0
+        while start < declaration.elements.count {
+            guard let set = nftnl_set_alloc() else { throw .socket(operation: "nftnl_set_alloc", errno: ENOMEM) }
+            defer { nftnl_set_free(set) }
+            nftnl_set_set_u32(set, UInt16(NFTNL_SET_FAMILY.rawValue), UInt32(family.rawValue))
+            nftnl_set_set_str(set, UInt16(NFTNL_SET_TABLE.rawValue), tableName)
+            nftnl_set_set_str(set, UInt16(NFTNL_SET_NAME.rawValue), declaration.name)
+            var bytes = 0
+            var end = start
+            while end < declaration.elements.count, bytes < Self.elementBytesPerMessage {
+                let element = declaration.elements[end]
+                guard let built = nftnl_set_elem_alloc() else {
+                    throw .socket(operation: "nftnl_set_elem_alloc", errno: ENOMEM)
+                }
+                _ = element.key.withUnsafeBytes {
+                    nftnl_set_elem_set(built, UInt16(NFTNL_SET_ELEM_KEY), $0.baseAddress, UInt32($0.count))
+                }
+                if let keyEnd = element.keyEnd {
+                    _ = keyEnd.withUnsafeBytes {
+                        nftnl_set_elem_set(built, UInt16(NFTNL_SET_ELEM_KEY_END), $0.baseAddress, UInt32($0.count))
+                    }
+                }
+                if element.isIntervalEnd {
+                    nftnl_set_elem_set_u32(built, UInt16(NFTNL_SET_ELEM_FLAGS), NFT_SET_ELEM_INTERVAL_END.rawValue)
+                }
+                if let value = element.value {
+                    _ = value.withUnsafeBytes {
+                        nftnl_set_elem_set(built, UInt16(NFTNL_SET_ELEM_DATA), $0.baseAddress, UInt32($0.count))
+                    }
+                }
+                if let counter = element.counter {
+                    nftnl_set_elem_set_str(built, UInt16(NFTNL_SET_ELEM_OBJREF), counter)
+                }
+                nftnl_set_elem_add(set, built)  // The set owns it from here.
+                // Attribute headers and padding: about 40 bytes beyond the key, value and name.
+                let valueBytes = element.value?.count ?? 0
+                let nameBytes = element.counter?.utf8.count ?? 0
+                bytes += 48 + 2 * element.key.count + valueBytes + nameBytes
+                end += 1
+            }
+            append(
+                "NEWSETELEM \(family) \(tableName) \(declaration.name) [\(start)..<\(end)]", type: NFT_MSG_NEWSETELEM,
+                flags: NLM_F_CREATE, family: family.rawValue
+            ) { header in
+                nftnl_set_elems_nlmsg_build_payload(header, set)
+            }
+            start = end
+        }
+    }
+
+    /// `NEWOBJ`: a named counter starting at zero.
+    mutating func addCounter(table tableName: String, named name: String, family: NFTRuleset.Family)
+        throws(NFTablesError)
+    {
+        guard let object = nftnl_obj_alloc() else { throw .socket(operation: "nftnl_obj_alloc", errno: ENOMEM) }
+        defer { nftnl_obj_free(object) }
+        nftnl_obj_set_u32(object, UInt16(NFTNL_OBJ_FAMILY), UInt32(family.rawValue))
+        nftnl_obj_set_str(object, UInt16(NFTNL_OBJ_TABLE), tableName)
+        nftnl_obj_set_str(object, UInt16(NFTNL_OBJ_NAME), name)
+        nftnl_obj_set_u32(object, UInt16(NFTNL_OBJ_TYPE), UInt32(NFT_OBJECT_COUNTER))
+        append(
+            "NEWOBJ \(family) \(tableName) counter \(name)", type: NFT_MSG_NEWOBJ, flags: NLM_F_CREATE,
+            family: family.rawValue
+        ) { header in
+            nftnl_obj_nlmsg_build_payload(header, object)
+        }
+    }
 
     /// A table comment in libnftnl's user-data TLV form, as nft writes and reads it: type
     /// `NFTNL_UDATA_TABLE_COMMENT` (0), one length byte, then the text with its NUL.

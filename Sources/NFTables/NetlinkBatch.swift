@@ -12,8 +12,9 @@ struct NetlinkBatch {
     /// The sequence number and description of every message, in order; the begin and end markers included.
     private(set) var operations: [(sequence: UInt32, operation: String, expectsAcknowledgement: Bool)] = []
     private var nextSequence: UInt32
-    /// Big enough for any single message built here (a rule of 14 expressions is under 1 KiB).
-    private var scratch = [UInt8](repeating: 0, count: 8192)
+    /// Big enough for any single message built here: a rule of 14 expressions is under 1 KiB, and element
+    /// messages are cut at ``NetlinkBatch/elementBytesPerMessage``.
+    private var scratch = [UInt8](repeating: 0, count: 128 << 10)
 
     /// The nf_tables family of meshgate's main table: `inet`, one table for IPv4 and IPv6.
     static let family = UInt16(NFPROTO_INET)

@@ -1,5 +1,5 @@
-public import CryptoPrimitives
-public import NetworkTypes
+internal import CryptoPrimitives
+internal import NetworkTypes
 
 extension Policy {
     /// The largest policy file read: far above 10,000 rules and 50,000 addresses, far below a memory problem.

@@ -175,3 +175,102 @@ struct ClassNumbering {
         return result
     }
 }
+
+// MARK: - Kernel elements
+
+extension PolicyTables {
+    /// One element of the kernel's concatenated interval maps: source range . destination range . protocol
+    /// range [. port range] → the counter of `ruleNames[rule]`. Built from disjoint classes, elements
+    /// never overlap.
+    public struct KernelElement: Sendable, Hashable {
+        public var family: AddressFamily
+        public var source: ClosedRange<UInt128>
+        public var destination: ClosedRange<UInt128>
+        public var protocols: ClosedRange<UInt8>
+        /// Destination ports, for TCP, UDP and SCTP; nil for the other protocols.
+        public var ports: ClosedRange<UInt16>?
+        public var rule: Int
+    }
+
+    /// The most kernel elements a policy may need; beyond it the policy is refused with a message, rather
+    /// than loaded slowly.
+    public static let maximumKernelElements = 1_000_000
+
+    /// A service class's pieces: (protocols, ports) runs.
+    func servicePieces() -> [UInt32: [(protocols: ClosedRange<UInt8>, ports: ClosedRange<UInt16>?)]] {
+        var pieces: [UInt32: [(protocols: ClosedRange<UInt8>, ports: ClosedRange<UInt16>?)]] = [:]
+        for (number, intervals) in portIntervals {
+            for interval in intervals {
+                let ports = UInt16(interval.range.lowerBound)...UInt16(interval.range.upperBound)
+                pieces[interval.classID, default: []].append((number...number, ports))
+            }
+        }
+        var protocolsByClass: [UInt32: [UInt8]] = [:]
+        for (number, classID) in protocolClasses { protocolsByClass[classID, default: []].append(number) }
+        for (classID, numbers) in protocolsByClass {
+            var run: ClosedRange<UInt8>?
+            for number in numbers.sorted() {
+                if let current = run, current.upperBound &+ 1 == number, current.upperBound < .max {
+                    run = current.lowerBound...number
+                } else {
+                    if let current = run { pieces[classID, default: []].append((current, nil)) }
+                    run = number...number
+                }
+            }
+            if let current = run { pieces[classID, default: []].append((current, nil)) }
+        }
+        return pieces
+    }
+
+    func intervalsByClass(_ intervals: [AddressFamily: [Interval]]) -> [AddressFamily: [UInt32: [ClosedRange<UInt128>]]]
+    {
+        var result: [AddressFamily: [UInt32: [ClosedRange<UInt128>]]] = [:]
+        for (family, list) in intervals {
+            for interval in list { result[family, default: [:]][interval.classID, default: []].append(interval.range) }
+        }
+        return result
+    }
+
+    /// How many elements ``kernelElements()`` returns, without building them.
+    public func kernelElementCount() -> Int {
+        let sources = intervalsByClass(sourceIntervals)
+        let destinations = intervalsByClass(destinationIntervals)
+        let pieces = servicePieces()
+        var count = 0
+        for triple in allowed.keys {
+            let services = pieces[triple.service]?.count ?? 0
+            for family in AddressFamily.allCases {
+                let s = sources[family]?[triple.source]?.count ?? 0
+                let d = destinations[family]?[triple.destination]?.count ?? 0
+                count += s * d * services
+            }
+        }
+        return count
+    }
+
+    /// Every element of the kernel maps, in a stable order (sorted by rule, then by key).
+    public func kernelElements() -> [KernelElement] {
+        let sources = intervalsByClass(sourceIntervals)
+        let destinations = intervalsByClass(destinationIntervals)
+        let pieces = servicePieces()
+        var elements: [KernelElement] = []
+        for (triple, rule) in allowed {
+            for family in AddressFamily.allCases {
+                guard let sourceRanges = sources[family]?[triple.source],
+                    let destinationRanges = destinations[family]?[triple.destination]
+                else { continue }
+                for source in sourceRanges {
+                    for destination in destinationRanges {
+                        for piece in pieces[triple.service] ?? [] {
+                            elements.append(
+                                KernelElement(
+                                    family: family, source: source, destination: destination,
+                                    protocols: piece.protocols, ports: piece.ports, rule: rule))
+                        }
+                    }
+                }
+            }
+        }
+        return elements
+    }
+}

@@ -15,6 +15,9 @@ public import NetworkTypes
 ///   advertises the same LAN); the daemon keeps it for the election but never routes it.
 /// - A prefix that contains a protected address is refused: routing a peer's WireGuard endpoint or an
 ///   overlay address through the overlay would loop the tunnel's own packets (same exception).
+/// - With a least-privilege policy (``approvals``), a prefix is installed only if the policy's
+///   `autoApprovers.routes` lets the advertising gateway announce it: a gateway cannot take another
+///   region's subnet by advertising it.
 /// - A route tagged with an HA group, or a group record, counts only from a declared member of that
 ///   group (``groupOf``, from the shared peer list's `group:` keys): a gateway outside a group cannot
 ///   claim its primary role or advertise in its name.
@@ -35,12 +38,27 @@ public struct RoutePolicy: Sendable, Hashable {
     public var maxPrefixLengthIPv4: Int
     /// The longest IPv6 prefix accepted.
     public var maxPrefixLengthIPv6: Int
+    /// The policy's route approvals (nil: no policy, every gateway may advertise any prefix that passes
+    /// the checks above), and its digest for messages.
+    public var approvals: [Approval]?
+
+    /// `autoApprovers.routes`: these gateways may advertise `prefix` and any prefix inside it.
+    public struct Approval: Sendable, Hashable {
+        public var prefix: IPPrefix
+        public var gateways: Set<String>
+
+        public init(prefix: IPPrefix, gateways: Set<String>) {
+            self.prefix = prefix
+            self.gateways = gateways
+        }
+    }
 
     public init(
         allowPublicSubnets: Bool = false, protectedAddresses: [IPAddress] = [], localSubnets: Set<IPPrefix> = [],
         localGroup: String? = nil, groupOf: [String: String] = [:], maxRoutesPerGateway: Int = 256,
-        maxPrefixLengthIPv4: Int = 28, maxPrefixLengthIPv6: Int = 64
+        maxPrefixLengthIPv4: Int = 28, maxPrefixLengthIPv6: Int = 64, approvals: [Approval]? = nil
     ) {
+        self.approvals = approvals
         self.allowPublicSubnets = allowPublicSubnets
         self.protectedAddresses = protectedAddresses
         self.localSubnets = localSubnets
@@ -71,6 +89,11 @@ public struct RoutePolicy: Sendable, Hashable {
         }
         if let group, let gateway, !isMember(gateway, of: group) {
             return "\(gateway) advertises \(prefix) in group \(group) but is not a declared member of it"
+        }
+        if let approvals, let gateway,
+            !approvals.contains(where: { $0.prefix.contains(prefix) && $0.gateways.contains(gateway) })
+        {
+            return "\(gateway) is not approved to advertise \(prefix) (the policy's autoApprovers.routes)"
         }
         let fromPartner = gateway.map { name in localGroup.map { isMember(name, of: $0) } ?? false } ?? false
         let isOwnLAN = localSubnets.contains(prefix)

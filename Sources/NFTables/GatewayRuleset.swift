@@ -1,0 +1,71 @@
+internal import CLibNFTNL
+internal import Glibc
+internal import Netlink
+
+/// Everything meshgate puts in its `inet` table, applied together so that a reload swaps all of it in one
+/// transaction: the MSS clamp, the forwarding policy (if there is one) and the input baseline (if enabled).
+public struct GatewayRuleset: Sendable {
+    public var clamp: MSSClampRuleset
+    public var policy: PolicyRuleset?
+    public var firewall: GatewayFirewall?
+
+    public init(clamp: MSSClampRuleset, policy: PolicyRuleset?, firewall: GatewayFirewall?) {
+        self.clamp = clamp
+        self.policy = policy
+        self.firewall = firewall
+    }
+
+    public var ruleset: NFTRuleset {
+        var ruleset = clamp.ruleset
+        policy?.add(to: &ruleset)
+        firewall?.add(to: &ruleset)
+        return ruleset
+    }
+}
+
+extension NFTablesSocket {
+    /// Replaces meshgate's `inet` table with `gateway`, in one transaction.
+    public func apply(_ gateway: GatewayRuleset) throws(NFTablesError) {
+        try gateway.clamp.validate()
+        try apply(gateway.ruleset)
+    }
+
+    /// The packets and bytes of every named counter in table `inet <table>`, by name.
+    ///
+    /// - Throws: ``NFTablesError/tableNotFound(_:)`` if the table is absent, or another ``NFTablesError``.
+    public func namedCounters(table: String) throws(NFTablesError) -> [String: RuleCounters] {
+        guard try tableExists(named: table) else { throw .tableNotFound(table) }
+        guard let filter = nftnl_obj_alloc() else { throw .socket(operation: "nftnl_obj_alloc", errno: ENOMEM) }
+        defer { nftnl_obj_free(filter) }
+        nftnl_obj_set_u32(filter, UInt16(NFTNL_OBJ_FAMILY), UInt32(NetlinkBatch.family))
+        nftnl_obj_set_str(filter, UInt16(NFTNL_OBJ_TABLE), table)
+        nftnl_obj_set_u32(filter, UInt16(NFTNL_OBJ_TYPE), UInt32(NFT_OBJECT_COUNTER))
+        var counters: [String: RuleCounters] = [:]
+        let operation = "GETOBJ inet \(table) counters"
+        var seenSequence: UInt32?
+        try query(
+            operation, type: NFT_MSG_GETOBJ, flags: NLM_F_DUMP,
+            payload: { nftnl_obj_nlmsg_build_payload($0, filter) },
+            onReply: { (header: UnsafePointer<nlmsghdr>) throws(NFTablesError) in
+                // A dump repeated after NLM_F_DUMP_INTR starts again.
+                if seenSequence != NetlinkTransport.MessageHeader(header).sequence {
+                    seenSequence = NetlinkTransport.MessageHeader(header).sequence
+                    counters = [:]
+                }
+                guard let object = nftnl_obj_alloc() else {
+                    throw .socket(operation: "nftnl_obj_alloc", errno: ENOMEM)
+                }
+                defer { nftnl_obj_free(object) }
+                guard nftnl_obj_nlmsg_parse(header, object) >= 0 else { throw .malformedReply(operation: operation) }
+                guard let objectTable = nftnl_obj_get_str(object, UInt16(NFTNL_OBJ_TABLE)),
+                    String(cString: objectTable) == table,
+                    nftnl_obj_get_u32(object, UInt16(NFTNL_OBJ_TYPE)) == UInt32(NFT_OBJECT_COUNTER),
+                    let name = nftnl_obj_get_str(object, UInt16(NFTNL_OBJ_NAME))
+                else { return }
+                counters[String(cString: name)] = RuleCounters(
+                    packets: nftnl_obj_get_u64(object, UInt16(NFTNL_OBJ_CTR_PKTS)),
+                    bytes: nftnl_obj_get_u64(object, UInt16(NFTNL_OBJ_CTR_BYTES)))
+            })
+        return counters
+    }
+}
