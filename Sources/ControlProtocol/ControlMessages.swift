@@ -54,6 +54,8 @@ public enum ControlRequest: Codable, Sendable, Equatable {
     case rotateKey
     /// Rotate the key while probing, and report the interruption.
     case drillKeyRotation
+    /// The enforced policy file's text, as it was loaded (`meshgate policy diff`).
+    case policySource
 }
 
 /// The envelope on the wire.
@@ -110,6 +112,14 @@ public struct StatusReport: Codable, Sendable, Equatable {
     public var peersUp: Int
     public var peersTotal: Int
     public var routesInstalled: Int
+    /// The enforced policy as `path (sha256 …, N rules)`; nil when none is (everything is forwarded).
+    public var policy: String?
+    /// The policy file's SHA-256, for comparing gateways.
+    public var policyDigest: String?
+    /// Whether the input baseline protects the gateway.
+    public var firewall: Bool?
+    /// What needs an operator: refused routes, policy mismatches.
+    public var problems: [String]?
 
     public init(
         node: String, version: String, uptimeSeconds: Double, overlayInterface: String, overlayAddress: String,

@@ -122,6 +122,7 @@ extension GatewayController {
         connectedLAN = lan
         routeTable.expiry = new.timers.routeExpiry
         routeTable.policy = GatewayController.routePolicy(for: new, connectedLAN: lan)
+        unapprovedRoutes = [:]
         // A withdrawal drill in progress keeps its subnet back; everything else follows the file.
         advertisedNow = new.advertise
         nextHelloAt = min(nextHelloAt, now + new.timers.helloInterval)

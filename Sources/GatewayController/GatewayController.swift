@@ -1,7 +1,7 @@
 public import CryptoPrimitives
 public import GatewayConfig
 public import NetworkTypes
-internal import Policy
+public import Policy
 public import Routing
 
 /// The gateway's decisions, free of I/O: the HA election, the route table, the timers, the adverts
@@ -58,6 +58,10 @@ public struct GatewayController: Sendable {
     public internal(set) var withoutPrimary: [IPPrefix] = []
     /// Learned prefixes refused for lying inside another HA group's subnet (reported on change).
     public internal(set) var refusedInsideGroups: [IPPrefix] = []
+    /// Learned prefixes refused, by reason (`not_approved` by the policy, `other`), for the metric.
+    public internal(set) var routeRefusals: [String: UInt64] = [:]
+    /// Prefixes the policy refused, with who advertised them: a health problem until the next reload.
+    public internal(set) var unapprovedRoutes: [IPPrefix: String] = [:]
     public internal(set) var lastRouteChangeAt: Timestamp?
     /// What we advertise now: the configured subnets less those a withdrawal drill holds back.
     public internal(set) var advertisedNow: [IPPrefix]
@@ -323,7 +327,21 @@ public struct GatewayController: Sendable {
             keepStaleRoutes: now < startUpWindowEnds, virtualIP: virtualIP,
             ruleset: Ruleset(
                 mssClamp: .init(interface: config.overlay.interface, mtu: config.overlay.mtuBytes),
-                virtualIPGuard: virtualIPGuard))
+                virtualIPGuard: virtualIPGuard, policy: config.policy, firewall: firewallIntent))
+    }
+
+    /// The input baseline for the configuration, if `firewall.enabled`.
+    var firewallIntent: Ruleset.Firewall? {
+        guard let firewall = config.firewall else { return nil }
+        var managementPorts = [firewall.sshPort]
+        if let metrics = config.metrics, metrics.listen.port != firewall.sshPort {
+            managementPorts.append(metrics.listen.port)
+        }
+        return Ruleset.Firewall(
+            overlayInterface: config.overlay.interface, lanInterface: config.ha?.lan.interface,
+            wireGuardPort: config.overlay.listenPort, overlayPorts: [Advertisement.port, Self.probePort],
+            lanHelloPort: Self.lanHelloPort, managementSources: firewall.managementSources,
+            managementPorts: managementPorts)
     }
 
     // MARK: - Election outcomes
@@ -425,11 +443,15 @@ public struct GatewayController: Sendable {
                     "reason": .string(reason.rawValue),
                 ])
         case .rejected(let prefix, let gateway, let reason):
+            let approval = reason.contains("is not approved")
+            routeRefusals[approval ? "not_approved" : "other", default: 0] += 1
+            if approval { unapprovedRoutes[prefix] = gateway }
             out.log(.warning, "route \(change)")
             out.audit(
                 "route_rejected",
                 ["subnet": .string(prefix.description), "gateway": .string(gateway), "reason": .string(reason)])
         case .moreRejected(let gateway, let count):
+            routeRefusals["other", default: 0] += UInt64(count)
             out.log(.warning, "route \(change)")
             out.audit(
                 "route_rejected",

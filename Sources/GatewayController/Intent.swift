@@ -1,5 +1,6 @@
 public import CryptoPrimitives
 public import NetworkTypes
+public import Policy
 
 /// What the kernel and the WireGuard engine should hold, as the controller decides it. The driver
 /// syncs towards it by difference after every step and reports failures back as inputs.
@@ -56,8 +57,26 @@ public struct Ruleset: Sendable, Hashable {
     /// role: a member of an HA group with an IPv4 VIP has one.
     public var virtualIPGuard: IPv4Address?
 
+    /// The least-privilege policy to enforce on forwarded traffic (nil: everything is forwarded).
+    public var policy: CompiledPolicy?
+    /// The gateway's input baseline, when `firewall.enabled`.
+    public var firewall: Firewall?
+
     public struct MSSClamp: Sendable, Hashable {
         public var interface: String
         public var mtu: Int
+    }
+
+    /// What the input baseline opens.
+    public struct Firewall: Sendable, Hashable {
+        public var overlayInterface: String
+        public var lanInterface: String?
+        public var wireGuardPort: UInt16
+        /// UDP ports meshgate serves inside the overlay: the route protocol and probes.
+        public var overlayPorts: [UInt16]
+        public var lanHelloPort: UInt16
+        public var managementSources: [IPPrefix]
+        /// SSH and, when configured, the metrics port.
+        public var managementPorts: [UInt16]
     }
 }

@@ -16,6 +16,8 @@ enum HumanOutput {
                 + s.forwarding.keys.sorted().map { "\($0) \(s.forwarding[$0]! ? "on" : "OFF")" }
                 .joined(separator: ", ") + "; MSS clamp \(s.mssClamp ? "on" : "OFF")",
             "peers:       \(s.peersUp)/\(s.peersTotal) up; \(s.routesInstalled) routes installed",
+            "policy:      \(s.policy ?? "none — all traffic between sites allowed")",
+            "firewall:    \(s.firewall == true ? "on (input default drop)" : "off")",
         ]
         for g in s.groups {
             lines.append(
@@ -23,6 +25,7 @@ enum HumanOutput {
                     + (g.virtualIP.map { "; virtual IP \($0)" } ?? "")
                     + "; members \(g.members.joined(separator: ", "))")
         }
+        for problem in s.problems ?? [] { lines.append("PROBLEM:     \(problem)") }
         return lines.joined(separator: "\n")
     }
 

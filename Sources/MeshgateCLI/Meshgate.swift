@@ -21,7 +21,7 @@ struct Meshgate: ParsableCommand {
         version: ControlProtocol.softwareVersion,
         subcommands: [
             Status.self, Routes.self, Peers.self, Drill.self, CheckConfig.self, Reload.self, RotateKey.self,
-            GenerateKey.self, PublicKey.self, GeneratePresharedKey.self,
+            GenerateKey.self, PublicKey.self, GeneratePresharedKey.self, PolicyCommand.self,
         ]
     )
 

@@ -2,6 +2,7 @@ public import CryptoPrimitives
 import Foundation
 public import GatewayConfig
 import LinuxSystem
+public import Policy
 
 /// A private key read from disk, kept apart so it is not printed by accident.
 public struct CryptoKey: Sendable {
@@ -58,10 +59,38 @@ public enum ConfigLoader {
             throw Failure(description: "\(path): cannot read the file")
         }
         switch GatewayConfiguration.parse(yaml: yaml) {
-        case .success(let config): return config
+        case .success(var config):
+            if let policyPath = config.policyFile {
+                config.policy = try loadPolicy(policyPath, for: config, configPath: path)
+            }
+            return config
         case .failure(let errors):
             throw Failure(description: errors.errors.map { "\(path): \($0)" }.joined(separator: "\n"))
         }
+    }
+
+    /// Reads, checks (its tests included) and compiles the policy file; every gateway it names must be in
+    /// the peer list, so that a typo cannot silently approve nobody.
+    public static func loadPolicy(_ policyPath: String, for config: GatewayConfiguration, configPath: String) throws
+        -> CompiledPolicy
+    {
+        guard let data = FileManager.default.contents(atPath: policyPath) else {
+            throw Failure(description: "\(configPath): policy_file: cannot read \(policyPath)")
+        }
+        let policy: CompiledPolicy
+        do {
+            policy = try CompiledPolicy(bytes: Array(data), path: policyPath)
+        } catch {
+            throw Failure(description: "\(policyPath):\(error)")
+        }
+        let known = Set(config.peers.map(\.name) + [config.node.name])
+        if let unknown = policy.policy.gatewayReferences.first(where: { !known.contains($0.name) }) {
+            throw Failure(
+                description:
+                    "\(policyPath):\(unknown.position): \"\(unknown.name)\" is not a gateway of this mesh (not in peers)"
+            )
+        }
+        return policy
     }
 }
 

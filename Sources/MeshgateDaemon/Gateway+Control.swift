@@ -7,6 +7,7 @@ import GatewayController
 import LinuxSystem
 import Netlink
 import NetworkTypes
+import Policy
 import Routing
 import Synchronization
 import WireGuard
@@ -22,6 +23,11 @@ extension Gateway {
         case .status: return ControlResponse(status: statusReport())
         case .routes: return ControlResponse(routes: routeReports())
         case .peers: return ControlResponse(peers: peerReports())
+        case .policySource:
+            guard let policy = lock.withLock({ kernel.enforcedPolicy }) else {
+                return .failure("no policy is enforced on this gateway (policy_file is not set)")
+            }
+            return ControlResponse(message: String(decoding: policy.source, as: UTF8.self))
         case .drillFailover, .drillWithdraw, .rotateKey, .reload, .drillKeyRotation:
             guard
                 operationInProgress.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing)
@@ -64,7 +70,7 @@ extension Gateway {
                         virtualIP: election.role == .primary ? ha.lan.virtualIP.description : nil,
                         members: election.members(now: now).map(\.name)))
             }
-            return StatusReport(
+            var report = StatusReport(
                 node: config.node.name, version: Gateway.version,
                 uptimeSeconds: Double(now.duration(since: startedAt).components.seconds),
                 overlayInterface: device.interfaceName,
@@ -73,6 +79,18 @@ extension Gateway {
                 advertised: controller.advertisedNow.map(\.description),
                 forwarding: kernel.forwarding, mssClamp: kernel.mssClampInstalled, groups: groups,
                 peersUp: peers.filter(\.up).count, peersTotal: peers.count, routesInstalled: kernel.installed.count)
+            report.policy = kernel.enforcedPolicy?.description
+            report.policyDigest = kernel.enforcedPolicy?.digest
+            report.firewall = kernel.firewallInstalled
+            var problems: [String] = []
+            if config.policy != nil && kernel.enforcedPolicy != config.policy {
+                problems.append("the configured policy is not in the kernel yet (see the log)")
+            }
+            for (prefix, gateway) in controller.unapprovedRoutes.sorted(by: { $0.key < $1.key }) {
+                problems.append("\(gateway) advertises \(prefix), which the policy does not approve: refused")
+            }
+            report.problems = problems
+            return report
         }
     }
 

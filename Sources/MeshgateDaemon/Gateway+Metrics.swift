@@ -3,7 +3,9 @@ import Foundation
 import GatewayConfig
 import GatewayController
 import Logging
+import NFTables
 import NetworkTypes
+import Policy
 import Routing
 import Synchronization
 import Telemetry
@@ -77,6 +79,19 @@ extension Gateway {
             if let f = MetricsRegistry.AddressFamily(rawValue: family) { metrics.setForwarding(family: f, enabled: on) }
         }
         metrics.setMSSClampedPacketsTotal(kernel.mssClampedPackets())
+        metrics.setPolicyEnforced(kernel.enforcedPolicy != nil)
+        if kernel.enforcedPolicy != nil || kernel.firewallInstalled {
+            let counters = kernel.policyCounters()
+            for rule in kernel.enforcedPolicy?.policy.ruleNames ?? [] {
+                guard let counter = counters[PolicyRuleset.counterName(forRule: rule)] else { continue }
+                metrics.setPolicyTotals(rule: rule, packets: counter.packets, bytes: counter.bytes)
+            }
+            if kernel.enforcedPolicy != nil, let denied = counters[PolicyRuleset.denyCounter] {
+                metrics.setPolicyTotals(rule: "default-deny", packets: denied.packets, bytes: denied.bytes)
+            }
+            if let dropped = counters[GatewayFirewall.denyCounter] { metrics.setFirewallDroppedTotal(dropped.packets) }
+        }
+        for (reason, total) in controller.routeRefusals { metrics.setRoutesRefusedTotal(reason: reason, total: total) }
         let drops = device.engine.withLock { $0.drops }
         for reason in DropReason.allCases where drops[reason] > 0 {
             metrics.setPacketsDroppedTotal(reason: reason.rawValue, total: drops[reason])

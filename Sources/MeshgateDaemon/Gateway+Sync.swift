@@ -80,9 +80,12 @@ extension Gateway {
         }
         if intent.ruleset != applied.ruleset {
             do {
-                if intent.ruleset.mssClamp != applied.ruleset?.mssClamp || applied.ruleset == nil {
-                    if let clamp = intent.ruleset.mssClamp {
-                        try kernel.installMSSClamp(interface: clamp.interface, mtu: clamp.mtu)
+                let table = intent.ruleset
+                if table.mssClamp != applied.ruleset?.mssClamp || table.policy != applied.ruleset?.policy
+                    || table.firewall != applied.ruleset?.firewall || applied.ruleset == nil
+                {
+                    if let clamp = table.mssClamp {
+                        try kernel.installRuleset(clamp: clamp, policy: table.policy, firewall: table.firewall)
                     } else {
                         kernel.removeMSSClamp()
                     }

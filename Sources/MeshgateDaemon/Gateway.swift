@@ -166,6 +166,12 @@ public final class Gateway: @unchecked Sendable {
         // not eat into it, or a restarted standby would claim before hearing the primary.
         lock.withLock { controller.restartElectionClock(now: Gateway.now()) }
         thread = OSThread(name: "mg-loop") { [self] in loop() }
+        if let policy = config.policy {
+            logger.notice("policy: \(policy) enforced on traffic between the overlay and the LAN")
+        } else {
+            logger.warning(
+                "policy: none — all traffic between sites allowed (set policy_file to enforce least privilege)")
+        }
         logger.info(
             "gateway \(config.node.name) up: \(device.interfaceName) \(config.overlay.address) mtu \(config.overlay.mtuBytes), advertising \(config.advertise.map(\.description).joined(separator: ", "))"
         )

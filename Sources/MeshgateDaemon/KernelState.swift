@@ -1,3 +1,4 @@
+import GatewayController
 import Glibc
 import KernelSync
 import LinuxSystem
@@ -5,6 +6,7 @@ import Logging
 import NFTables
 import Netlink
 import NetworkTypes
+import Policy
 
 /// Everything meshgated changes in the kernel, and the reconciliation that keeps it true.
 ///
@@ -28,6 +30,9 @@ final class KernelState {
     private(set) var blocked: Set<IPPrefix> = []
     private(set) var forwarding: [String: Bool] = [:]
     private(set) var mssClampInstalled = false
+    /// The policy the kernel enforces now (nil: none, everything between sites is forwarded).
+    private(set) var enforcedPolicy: CompiledPolicy?
+    private(set) var firewallInstalled = false
     private var virtualIP: InterfaceAddress?
     private var virtualIPLease: VirtualIPLease?
     /// Local address → interface name, for ``isWANHealthy(toward:)``.
@@ -269,15 +274,39 @@ final class KernelState {
         return before
     }
 
-    func installMSSClamp(interface: String, mtu: Int) throws {
+    /// The NFLOG group the table's denied-packet logs go to (read by ``DeniedFlowLog``).
+    static let deniedLogGroup: UInt16 = 5182
+
+    /// Replaces meshgate's `inet` table — clamp, policy, input baseline — in one transaction. A policy
+    /// swapped this way never leaves a moment without one; established flows keep their conntrack entries.
+    func installRuleset(clamp: Ruleset.MSSClamp, policy: CompiledPolicy?, firewall: Ruleset.Firewall?) throws {
         let socket = try NFTablesSocket()
-        try socket.apply(MSSClampRuleset.forOverlay(interface: interface, mtu: mtu))
+        let clampRules = try MSSClampRuleset.forOverlay(interface: clamp.interface, mtu: clamp.mtu)
+        let policyRules = policy.map {
+            PolicyRuleset(tables: $0.tables, overlayInterface: clamp.interface, logGroup: Self.deniedLogGroup)
+        }
+        let firewallRules = firewall.map {
+            GatewayFirewall(
+                overlayInterface: $0.overlayInterface, lanInterface: $0.lanInterface, wireGuardPort: $0.wireGuardPort,
+                overlayPorts: $0.overlayPorts, lanHelloPort: $0.lanHelloPort, managementSources: $0.managementSources,
+                managementPorts: $0.managementPorts, logGroup: Self.deniedLogGroup)
+        }
+        try socket.apply(GatewayRuleset(clamp: clampRules, policy: policyRules, firewall: firewallRules))
         mssClampInstalled = true
+        enforcedPolicy = policy
+        firewallInstalled = firewall != nil
+    }
+
+    /// The named counters of meshgate's table (policy rules, `deny_forward`, `deny_input`).
+    func policyCounters() -> [String: RuleCounters] {
+        (try? NFTablesSocket().namedCounters(table: MSSClampRuleset.defaultTableName)) ?? [:]
     }
 
     func removeMSSClamp() {
         if let socket = try? NFTablesSocket() { try? socket.removeTable(named: MSSClampRuleset.defaultTableName) }
         mssClampInstalled = false
+        enforcedPolicy = nil
+        firewallInstalled = false
     }
 
     func mssClampedPackets() -> UInt64 {

@@ -5,6 +5,8 @@ public final class CompiledPolicy: Sendable, Hashable, CustomStringConvertible {
     public let tables: PolicyTables
     /// Where it was read from, for messages.
     public let path: String
+    /// The file's bytes, as loaded (what `meshgate policy diff` compares with).
+    public let source: [UInt8]
 
     /// Parses `bytes`, runs the policy's tests and compiles it.
     ///
@@ -20,6 +22,7 @@ public final class CompiledPolicy: Sendable, Hashable, CustomStringConvertible {
             )
         }
         self.path = path
+        self.source = bytes
     }
 
     /// SHA-256 of the file, as `sha256sum` prints it.

@@ -139,6 +139,49 @@ public enum MetricCatalog {
         labelNames: []
     )
 
+    /// `meshgate_policy_enforced`: 1 while a least-privilege policy is loaded in the kernel, 0 when none is
+    /// (every flow between sites is forwarded).
+    public static let policyEnforced = MetricDefinition(
+        name: "meshgate_policy_enforced",
+        help:
+            "1 if a least-privilege policy is enforced on forwarded traffic, 0 if all traffic between sites is allowed.",
+        kind: .gauge,
+        labelNames: []
+    )
+
+    /// `meshgate_policy_packets_total{rule}`: new flows' packets each policy rule accepted, and
+    /// `rule="default-deny"` for those no rule accepted (dropped).
+    public static let policyPackets = MetricDefinition(
+        name: "meshgate_policy_packets_total",
+        help: "Forwarded packets decided by each policy rule (first packets of flows; default-deny: dropped).",
+        kind: .counter,
+        labelNames: ["rule"]
+    )
+
+    /// `meshgate_policy_bytes_total{rule}`: the bytes of those packets.
+    public static let policyBytes = MetricDefinition(
+        name: "meshgate_policy_bytes_total",
+        help: "Bytes of the forwarded packets decided by each policy rule.",
+        kind: .counter,
+        labelNames: ["rule"]
+    )
+
+    /// `meshgate_firewall_dropped_packets_total`: packets to the gateway itself dropped by the input baseline.
+    public static let firewallDroppedPackets = MetricDefinition(
+        name: "meshgate_firewall_dropped_packets_total",
+        help: "Packets addressed to the gateway that the input baseline dropped.",
+        kind: .counter,
+        labelNames: []
+    )
+
+    /// `meshgate_routes_refused_total{reason}`: learned prefixes refused (`not_approved` by the policy, or `other`).
+    public static let routesRefused = MetricDefinition(
+        name: "meshgate_routes_refused_total",
+        help: "Learned prefixes refused: not_approved by the policy's autoApprovers, or other (limits, overlaps).",
+        kind: .counter,
+        labelNames: ["reason"]
+    )
+
     /// `meshgate_packets_dropped_total{reason}`: data-plane drops; `reason` is a `DropReason` raw value.
     public static let packetsDropped = MetricDefinition(
         name: "meshgate_packets_dropped_total",
@@ -187,7 +230,8 @@ public enum MetricCatalog {
         peerKeyExpiryTimestamp,
         routePrimary, routesInstalled, routeLastChangeTimestamp, failovers, failoverDuration, haRole,
         ipForwardingEnabled, mssClampedPackets, packetsDropped, routeMessagesDropped, handshakes,
-        roleChangeHookRuns, buildInfo,
+        roleChangeHookRuns, buildInfo, policyEnforced, policyPackets, policyBytes, firewallDroppedPackets,
+        routesRefused,
     ]
 
     /// The per-peer definitions: the series ``MetricsRegistry/removePeer(name:)`` deletes.

@@ -28,4 +28,27 @@ extension MetricsRegistry {
     public func setHandshakesTotal(result: String, total: UInt64) {
         state.withLock { advance(MetricCatalog.handshakes, [result], toTotal: total, in: &$0) }
     }
+
+    /// Sets `meshgate_policy_enforced`.
+    public func setPolicyEnforced(_ enforced: Bool) {
+        state.withLock { setGauge(MetricCatalog.policyEnforced, [], to: enforced ? 1 : 0, in: &$0) }
+    }
+
+    /// Follows one policy rule's kernel counter (absolute totals; a reload restarts them, which is counted on).
+    public func setPolicyTotals(rule: String, packets: UInt64, bytes: UInt64) {
+        state.withLock {
+            advance(MetricCatalog.policyPackets, [rule], toTotal: packets, in: &$0)
+            advance(MetricCatalog.policyBytes, [rule], toTotal: bytes, in: &$0)
+        }
+    }
+
+    /// Follows the input baseline's drop counter.
+    public func setFirewallDroppedTotal(_ total: UInt64) {
+        state.withLock { advance(MetricCatalog.firewallDroppedPackets, [], toTotal: total, in: &$0) }
+    }
+
+    /// Follows the controller's count of refused learned prefixes for one reason.
+    public func setRoutesRefusedTotal(reason: String, total: UInt64) {
+        state.withLock { advance(MetricCatalog.routesRefused, [reason], toTotal: total, in: &$0) }
+    }
 }

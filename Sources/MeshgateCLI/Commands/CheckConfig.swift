@@ -3,6 +3,7 @@ import ControlProtocol
 import Foundation
 import GatewayConfig
 import LinuxSystem
+import Policy
 
 /// `meshgate check-config FILE`: validates a gateway config (and its key file's permissions) without
 /// touching the system.
@@ -40,6 +41,24 @@ struct CheckConfig: ParsableCommand {
                 problems += expiredKeyProblems(config)
                 problems += roleChangeHookProblems(config)
                 if let hook = config.ha?.onRoleChange { summary["on_role_change"] = hook.joined(separator: " ") }
+                if let policyFile = config.policyFile {
+                    if let data = FileManager.default.contents(atPath: policyFile) {
+                        do {
+                            let policy = try CompiledPolicy(bytes: Array(data), path: policyFile)
+                            summary["policy"] = "\(policyFile) (sha256 \(policy.shortDigest))"
+                            let known = Set(config.peers.map(\.name) + [config.node.name])
+                            for reference in policy.policy.gatewayReferences where !known.contains(reference.name) {
+                                problems.append(
+                                    "\(policyFile):\(reference.position): \"\(reference.name)\" is not a gateway of this mesh (not in peers)"
+                                )
+                            }
+                        } catch {
+                            problems.append("\(policyFile):\(error)")
+                        }
+                    } else {
+                        problems.append("policy_file: cannot read \(policyFile)")
+                    }
+                }
             }
         } else {
             problems = ["\(file): cannot read the file"]
@@ -50,7 +69,7 @@ struct CheckConfig: ParsableCommand {
                     Report(file: file, valid: problems.isEmpty, errors: problems, summary: summary)))
         } else if problems.isEmpty {
             print(
-                "\(file): valid (node \(summary["node"] ?? "?"), \(summary["peers"] ?? "0") peers, advertises \(summary["advertise"] ?? "-"), HA \(summary["ha"] ?? "none"))"
+                "\(file): valid (node \(summary["node"] ?? "?"), \(summary["peers"] ?? "0") peers, advertises \(summary["advertise"] ?? "-"), HA \(summary["ha"] ?? "none"), policy \(summary["policy"] ?? "none — all traffic between sites allowed"))"
             )
         } else {
             for p in problems { printError(p.hasPrefix(file) ? p : "\(file): \(p)") }
