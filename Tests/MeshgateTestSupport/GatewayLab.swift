@@ -120,6 +120,9 @@ public struct GatewayStatus: Decodable, Sendable {
     public let mssClamp: Bool
     public let groups: [Group]
     public let routesInstalled: Int
+    public let policy: String?
+    public let policyDigest: String?
+    public let problems: [String]?
 
     /// This gateway's HA group (the lab puts every gateway in one).
     public var group: Group? { groups.first }
