@@ -68,6 +68,7 @@ extension GatewayController {
         // A gateway we hold no routes from (new, or restarted) gets our routes now rather than at the next
         // periodic advert, so a restarted standby is never blind when the primary fails.
         if case .withdraw = message {
+        } else if case .policy = message {
         } else if routeTable.entries[message.sender].map({ $0.expiresAt <= now }) ?? true {
             pendingTriggeredAdvert = true
         }
@@ -77,7 +78,11 @@ extension GatewayController {
             helloSequences[hello.sender] = max(helloSequences[hello.sender] ?? 0, hello.sequence)
             defer { self.election = election }
             return election.receivedHello(hello, now: now)
+        case .policy(let policy):
+            peerPolicyDigests[policy.sender] = policy.digest.isEmpty ? "none" : Self.hex(policy.digest)
+            return nil
         case .routes, .withdraw:
+            if case .withdraw = message { peerPolicyDigests.removeValue(forKey: message.sender) }
             for change in routeTable.apply(message, from: message.sender, now: now) {
                 noteRouteChange(change, out: &out)
             }

@@ -90,6 +90,7 @@ extension GatewayController {
         let oldPeers = Dictionary(old.peers.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         for name in changes.peersRemoved {
             peerKeys.removeValue(forKey: name)
+            peerPolicyDigests.removeValue(forKey: name)
             keyExpiryEnforced.remove(name)
             keyExpiryWarnedAt.removeValue(forKey: name)
             if peersUp.remove(name) != nil {

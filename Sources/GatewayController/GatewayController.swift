@@ -60,6 +60,8 @@ public struct GatewayController: Sendable {
     public internal(set) var refusedInsideGroups: [IPPrefix] = []
     /// Learned prefixes refused, by reason (`not_approved` by the policy, `other`), for the metric.
     public internal(set) var routeRefusals: [String: UInt64] = [:]
+    /// The policy digest each peer last announced (hex, or `none`).
+    public internal(set) var peerPolicyDigests: [String: String] = [:]
     /// Prefixes the policy refused, with who advertised them: a health problem until the next reload.
     public internal(set) var unapprovedRoutes: [IPPrefix: String] = [:]
     public internal(set) var lastRouteChangeAt: Timestamp?
@@ -504,6 +506,32 @@ public struct GatewayController: Sendable {
         broadcast(
             .routes(.init(sender: config.node.name, sequence: messageCounter.next(), groups: groups, routes: routes)),
             out: &out)
+        broadcast(
+            .policy(.init(sender: config.node.name, sequence: messageCounter.next(), digest: policyDigestBytes)),
+            out: &out)
+    }
+
+    /// The SHA-256 of our policy file, as the policy message carries it (empty: no policy).
+    var policyDigestBytes: [UInt8] {
+        guard let digest = config.policy?.digest else { return [] }
+        var bytes: [UInt8] = []
+        var index = digest.startIndex
+        while index < digest.endIndex, let next = digest.index(index, offsetBy: 2, limitedBy: digest.endIndex) {
+            guard let byte = UInt8(digest[index..<next], radix: 16) else { return [] }
+            bytes.append(byte)
+            index = next
+        }
+        return bytes.count == 32 ? bytes : []
+    }
+
+    static func hex(_ bytes: [UInt8]) -> String {
+        bytes.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
+    }
+
+    /// Peers whose announced policy differs from ours, with theirs (hex digest or `none`).
+    public var policyMismatches: [(peer: String, digest: String)] {
+        let ours = config.policy?.digest ?? "none"
+        return peerPolicyDigests.filter { $0.value != ours }.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
     }
 
     /// Sends `message` to every peer's overlay address (inside the tunnel).

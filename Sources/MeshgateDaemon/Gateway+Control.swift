@@ -89,6 +89,11 @@ extension Gateway {
             for (prefix, gateway) in controller.unapprovedRoutes.sorted(by: { $0.key < $1.key }) {
                 problems.append("\(gateway) advertises \(prefix), which the policy does not approve: refused")
             }
+            for (peer, digest) in controller.policyMismatches {
+                let theirs = digest == "none" ? "no policy" : "policy sha256 \(digest.prefix(12))"
+                let ours = config.policy.map { "sha256 \($0.shortDigest)" } ?? "no policy"
+                problems.append("\(peer) runs \(theirs), this gateway \(ours): the mesh disagrees on its policy")
+            }
             report.problems = problems
             return report
         }

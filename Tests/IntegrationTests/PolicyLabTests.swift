@@ -291,6 +291,34 @@ struct PolicyLabTests {
         #expect(try await lab.reloadConfig(gateway).succeeded)
         #expect(try await connects(lab, in: lab.namespace(outsider), to: gateway.wanAddress, port: 2223))
     }
+
+    @Test("a gateway whose policy differs from its peers' is reported by both sides")
+    func policyMismatchIsReported() async throws {
+        let lab = try self.lab
+        try await lab.restoreBaseline()
+        let gateway = LabGateway.fsn1a
+        let original = try lab.readConfig(gateway)
+        try Self.policy.write(toFile: policyFile(lab, gateway), atomically: true, encoding: .utf8)
+        try lab.writeConfig(gateway, original + "policy_file: \(policyFile(lab, gateway))\n")
+        #expect(try await lab.reloadConfig(gateway).succeeded)
+        // Policy messages go out with every routes message (at most an advertise interval apart).
+        var problems: [String] = []
+        var seen: [String] = []
+        for _ in 0..<50 {
+            problems = try await lab.status(gateway).problems ?? []
+            seen = try await lab.status(.nyc1a).problems ?? []
+            if problems.contains(where: { $0.contains("gw-nyc1-a runs no policy") })
+                && seen.contains(where: { $0.contains("gw-fsn1-a runs policy sha256") })
+            {
+                break
+            }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        try lab.writeConfig(gateway, original)
+        #expect(try await lab.reloadConfig(gateway).succeeded)
+        #expect(problems.contains { $0.contains("gw-nyc1-a runs no policy") }, "\(problems)")
+        #expect(seen.contains { $0.contains("gw-fsn1-a runs policy sha256") }, "\(seen)")
+    }
 }
 
 extension Sequence {

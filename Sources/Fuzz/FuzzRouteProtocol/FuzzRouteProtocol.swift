@@ -33,6 +33,8 @@ public func fuzzRouteProtocol(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt
         _ = DesiredRoutes(table: table, now: now, reports: election.reports(now: now))
     case .withdraw(let withdraw):
         _ = table.apply(message, from: withdraw.sender, now: now)
+    case .policy:
+        _ = table.apply(message, from: message.sender, now: now)
     }
     _ = election.tick(now: now)
     _ = election.nextDeadline(after: now)

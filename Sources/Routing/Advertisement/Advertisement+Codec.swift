@@ -67,6 +67,10 @@ extension Advertisement {
             }
         case .withdraw:
             break
+        case .policy(let policy):
+            precondition(policy.digest.isEmpty || policy.digest.count == 32, "a policy digest is SHA-256")
+            writer.u8(UInt8(policy.digest.count))
+            writer.bytes += policy.digest
         }
         return writer.bytes
     }
@@ -135,6 +139,12 @@ extension Advertisement {
             return .routes(Routes(sender: sender, sequence: sequence, groups: groups, routes: routes))
         case .withdraw:
             return .withdraw(Withdraw(sender: sender, sequence: sequence))
+        case .policy:
+            let length = try reader.u8("digest.length")
+            guard length == 0 || length == 32 else { throw .invalidDigestLength(length) }
+            var digest: [UInt8] = []
+            for _ in 0..<length { digest.append(try reader.u8("digest")) }
+            return .policy(PolicyDigest(sender: sender, sequence: sequence, digest: digest))
         }
     }
 }

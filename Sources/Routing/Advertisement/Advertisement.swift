@@ -21,6 +21,7 @@ public import NetworkTypes
 /// | routes | `route_count` | 2 | 0...65535 route records follow |
 /// | routes | route record | | `family` (1: `4` or `6`), `length` (1), `address` (4 or 16), `group_index` (1: `0` none, `k` = k-th group record) |
 /// | withdraw | — | 0 | no body: every route of the sender is gone now |
+/// | policy | `digest` | 1 + n | length byte `0` (no policy) or `32`, then the SHA-256 of the sender's policy file |
 ///
 /// Decoding is strict so that each message has exactly one encoding: prefixes must be canonical and
 /// unique, group names unique, reserved bits zero, and the datagram must end exactly after the last
@@ -37,6 +38,9 @@ public enum Advertisement: Sendable, Hashable {
     case routes(Routes)
     /// The sender is shutting down cleanly: all its routes are gone now.
     case withdraw(Withdraw)
+    /// The digest of the policy the sender enforces, sent with every routes message, so that a gateway
+    /// whose policy differs from its peers' is seen.
+    case policy(PolicyDigest)
 
     /// The wire-format version this code writes and the only one it reads.
     public static let version: UInt8 = 1
@@ -55,6 +59,7 @@ public enum Advertisement: Sendable, Hashable {
         case hello = 1
         case routes = 2
         case withdraw = 3
+        case policy = 4
     }
 
     /// A hello: the sender's liveness, LAN health and role claim in one HA group.
@@ -156,12 +161,27 @@ public enum Advertisement: Sendable, Hashable {
         }
     }
 
+    /// A policy message: which policy the sender enforces.
+    public struct PolicyDigest: Sendable, Hashable {
+        public var sender: String
+        public var sequence: UInt64
+        /// The SHA-256 of the sender's policy file (32 bytes), or empty when it enforces none.
+        public var digest: [UInt8]
+
+        public init(sender: String, sequence: UInt64, digest: [UInt8]) {
+            self.sender = sender
+            self.sequence = sequence
+            self.digest = digest
+        }
+    }
+
     /// The message's kind.
     public var kind: Kind {
         switch self {
         case .hello: .hello
         case .routes: .routes
         case .withdraw: .withdraw
+        case .policy: .policy
         }
     }
 
@@ -171,6 +191,7 @@ public enum Advertisement: Sendable, Hashable {
         case .hello(let hello): hello.sender
         case .routes(let routes): routes.sender
         case .withdraw(let withdraw): withdraw.sender
+        case .policy(let policy): policy.sender
         }
     }
 
@@ -180,6 +201,7 @@ public enum Advertisement: Sendable, Hashable {
         case .hello(let hello): hello.sequence
         case .routes(let routes): routes.sequence
         case .withdraw(let withdraw): withdraw.sequence
+        case .policy(let policy): policy.sequence
         }
     }
 

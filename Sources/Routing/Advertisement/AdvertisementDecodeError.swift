@@ -33,6 +33,8 @@ public enum AdvertisementDecodeError: Error, Sendable, Hashable, CustomStringCon
     case termOutOfRange(field: String, UInt64)
     /// Bytes follow the last field.
     case trailingBytes(Int)
+    /// A policy digest that is neither absent (0) nor SHA-256 (32 bytes).
+    case invalidDigestLength(UInt8)
 
     /// A sentence for the log, naming the field or value at fault.
     public var description: String {
@@ -55,6 +57,7 @@ public enum AdvertisementDecodeError: Error, Sendable, Hashable, CustomStringCon
         case .termOutOfRange(let field, let value):
             "field \(field) is \(value), above the largest term \(Advertisement.maximumTerm)"
         case .trailingBytes(let count): "\(count) unexpected bytes after the message"
+        case .invalidDigestLength(let length): "policy digest of \(length) bytes (expected 0 or 32)"
         }
     }
 
@@ -77,6 +80,7 @@ public enum AdvertisementDecodeError: Error, Sendable, Hashable, CustomStringCon
         case .unknownGroupIndex: "unknown_group_index"
         case .termOutOfRange: "term_out_of_range"
         case .trailingBytes: "trailing_bytes"
+        case .invalidDigestLength: "invalid_digest_length"
         }
     }
 }

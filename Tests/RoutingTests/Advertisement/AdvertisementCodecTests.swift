@@ -28,7 +28,23 @@ struct AdvertisementCodecTests {
 
     static let withdraw = Advertisement.withdraw(.init(sender: "gw-fsn1-a", sequence: 99))
 
-    static let all: [Advertisement] = [hello, routes, routesWithoutPrimary, emptyRoutes, withdraw]
+    static let policy = Advertisement.policy(
+        .init(sender: "gw-fsn1-a", sequence: 100, digest: (0..<32).map { UInt8($0 * 7 & 0xFF) }))
+
+    static let noPolicy = Advertisement.policy(.init(sender: "gw-fsn1-a", sequence: 101, digest: []))
+
+    static let all: [Advertisement] = [hello, routes, routesWithoutPrimary, emptyRoutes, withdraw, policy, noPolicy]
+
+    @Test("a policy message is the digest with its length, and only 0 or 32 bytes are accepted")
+    func policyLayout() {
+        let bytes = Self.policy.encode()
+        #expect(bytes[1] == 4)
+        #expect(bytes.count == 1 + 1 + 8 + 1 + 9 + 1 + 32)
+        var wrong = Self.noPolicy.encode()
+        wrong[wrong.count - 1] = 16
+        wrong += [UInt8](repeating: 0, count: 16)
+        #expect(Advertisement.decode(wrong) == .failure(.invalidDigestLength(16)))
+    }
 
     @Test("every kind survives an encode/decode round trip", arguments: all)
     func roundTrip(message: Advertisement) throws {

@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# The targets of issue 10 for a large policy, in the four-gateway lab with release binaries:
+#   - a policy of 10,000 rules and 50,000 addresses compiles and loads (meshgate reload, first time) < 1 s,
+#     and a changed version reloads atomically < 1 s;
+#   - forwarded TCP throughput (iperf3, host-nyc1 → host-fsn1, 4 streams) with that policy loaded is at
+#     least 95% of the throughput without a policy, measured in the same run (without, with, without).
+#
+#   scripts/bench-policy.sh [SECONDS]    (default 10 per iperf3 run; root)
+#
+# A benchmark, not a test: it prints figures and ratios and fails only when it cannot measure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+package_dir=$PWD
+lab_script=$PWD/scripts/gateway-lab.sh
+prefix=mgpb
+seconds=${1:-10}
+die() {
+    echo "bench-policy: $*" >&2
+    exit 1
+}
+# shellcheck source=scripts/lab-lib.sh
+source scripts/lab-lib.sh
+build_lab_binaries
+work=$(mktemp -d)
+cleanup() {
+    pkill -f "iperf3 -s -p 5201" 2>/dev/null || true
+    lab down >/dev/null 2>&1 || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+# 10,000 ACLs, each from an ipset of 5 addresses (50,000 in all) to one address and port in the other
+# region; the last rule lets host-nyc1 reach host-fsn1's iperf3 port. $2 changes one rule's port.
+generate() {
+    python3 - "$1" "$2" <<'PY'
+import sys
+path, variant = sys.argv[1], int(sys.argv[2])
+sets, acls = [], []
+for r in range(10000):
+    addresses = ", ".join(f'"172.{16 + r // 2500}.{(r // 10) % 250}.{(r % 10) * 20 + a * 2}"' for a in range(5))
+    sets.append(f'    "ipset:s{r}": [{addresses}]')
+    port = 10000 + r + (variant if r == 0 else 0)
+    acls.append(f'    {{"action": "accept", "src": ["ipset:s{r}"], "dst": ["10.20.{r % 250}.{r // 250 + 1}:{port}"], "proto": "tcp"}}')
+acls.append('    {"action": "accept", "src": ["10.10.10.100"], "dst": ["10.20.10.100:5201"], "proto": "tcp"}')
+with open(path, "w") as f:
+    f.write("// bench-policy.sh: 10,000 rules, 50,000 addresses\n{\n  \"ipsets\": {\n")
+    f.write(",\n".join(sets))
+    f.write("\n  },\n  \"tagOwners\": {\"tag:nyc1\": [\"gw-nyc1-a\", \"gw-nyc1-b\"], \"tag:fsn1\": [\"gw-fsn1-a\", \"gw-fsn1-b\"]},\n")
+    f.write("  \"autoApprovers\": {\"routes\": {\"10.10.0.0/16\": [\"tag:nyc1\"], \"10.20.0.0/16\": [\"tag:fsn1\"]}},\n")
+    f.write("  \"acls\": [\n" + ",\n".join(acls) + ",\n  ],\n}\n")
+PY
+}
+generate "$work/policy-a.hujson" 0
+generate "$work/policy-b.hujson" 1
+
+now_ns() { date +%s%N; }
+# Milliseconds that `meshgate policy check` takes (parse, tests, compile; no kernel).
+start=$(now_ns)
+check=$("$MESHGATE" policy check "$work/policy-a.hujson" --json)
+check_ms=$((($(now_ns) - start) / 1000000))
+elements=$(jq -r .kernelElements <<<"$check")
+rules=$(jq -r .rules <<<"$check")
+
+lab up >/dev/null
+wait_settled
+gateways=(nyc1-a nyc1-b fsn1-a fsn1-b)
+
+throughput() { # bits per second, host-nyc1 → host-fsn1
+    ip netns exec "$prefix-host-fsn1" iperf3 -s -p 5201 -D -1
+    sleep 0.3
+    ip netns exec "$prefix-host-nyc1" iperf3 -c 10.20.10.100 -p 5201 -P 4 -t "$seconds" -J |
+        jq -r '.end.sum_received.bits_per_second'
+}
+reload_ms() { # gateway → milliseconds of `meshgate reload`
+    local start
+    start=$(now_ns)
+    ctl "$1" reload >/dev/null || die "reload of $1 failed: $(ctl "$1" reload)"
+    echo $((($(now_ns) - start) / 1000000))
+}
+
+echo "== throughput without a policy"
+without1=$(throughput)
+
+echo "== loading the policy ($rules rules, $elements kernel map elements) on every gateway"
+load=()
+for gw in "${gateways[@]}"; do
+    cp "$work/policy-a.hujson" "/run/$prefix/gw-$gw/policy.hujson"
+    printf 'policy_file: /run/%s/gw-%s/policy.hujson\n' "$prefix" "$gw" >>"/run/$prefix/gw-$gw/config.yaml"
+    load+=("$(reload_ms "$gw")")
+done
+ctl fsn1-a status | jq -e '.status.policyDigest != null' >/dev/null || die "the policy is not enforced"
+sleep 1
+echo "== throughput with the policy"
+with=$(throughput)
+
+echo "== reloading a changed policy"
+reload=()
+for gw in "${gateways[@]}"; do
+    cp "$work/policy-b.hujson" "/run/$prefix/gw-$gw/policy.hujson"
+    reload+=("$(reload_ms "$gw")")
+done
+
+echo "== throughput without a policy, again"
+for gw in "${gateways[@]}"; do
+    sed -i '/^policy_file:/d' "/run/$prefix/gw-$gw/config.yaml"
+    ctl "$gw" reload >/dev/null
+done
+sleep 1
+without2=$(throughput)
+
+max() { printf '%s\n' "$@" | sort -n | tail -1; }
+awk -v c="$check_ms" -v l="$(max "${load[@]}")" -v r="$(max "${reload[@]}")" -v w1="$without1" -v w="$with" \
+    -v w2="$without2" -v e="$elements" -v n="$rules" 'BEGIN {
+    base = (w1 + w2) / 2
+    printf "policy: %d rules, 50000 addresses, %d kernel map elements\n", n, e
+    printf "policy check (parse, tests, compile):        %6d ms\n", c
+    printf "first load (meshgate reload, slowest of 4): %6d ms   target < 1000 ms\n", l
+    printf "changed policy reload (slowest of 4):       %6d ms   target < 1000 ms\n", r
+    printf "throughput without policy: %.2f / %.2f Gbit/s; with: %.2f Gbit/s; ratio %.3f   target >= 0.95\n",
+        w1 / 1e9, w2 / 1e9, w / 1e9, w / base
+}'
