@@ -220,7 +220,8 @@ EOF
 boot() { # boot VM: starts qemu on a fresh overlay of the image
     local vm=$1 i=${mac_index[$1]} peer
     [[ $vm == gw-a ]] && peer=gw-b || peer=gw-a
-    qemu-img create -q -f qcow2 -b "$(realpath "$image")" -F raw "$work/$vm.qcow2"
+    # 3 GiB, larger than the image: cloud-init must grow the root partition and file system to it.
+    qemu-img create -q -f qcow2 -b "$(realpath "$image")" -F raw "$work/$vm.qcow2" 3G
     qemu-system-x86_64 -accel tcg -cpu max -smp 1 -m 1024 -nodefaults -display none -no-user-config \
         -serial "file:$work/$vm.console" -monitor none \
         -drive "file=$work/$vm.qcow2,if=virtio,format=qcow2" \
@@ -265,6 +266,10 @@ console_b=$(tr -d '\r' <"$work/gw-b.console" | sed -n 's/.*meshgate: node public
 [[ "$console_b" == "$pub_b" ]] || fail "gw-b console shows '$console_b', public.key holds '$pub_b'"
 on gw-b journalctl -b -t meshgate-firstboot-key --no-pager | grep -q "generated a new node key" ||
     fail "gw-b journal does not show the key being generated"
+on gw-b cat /run/issue.d/meshgate.issue | grep -qF "$pub_b" || fail "gw-b login banner lacks its public key"
+root_bytes=$(on gw-a df -B1 --output=size / | tail -1)
+((root_bytes > 2900000000)) || fail "root file system not grown to the 3 GiB disk: $root_bytes bytes"
+log "root file system grown to the disk: $((root_bytes / 1048576)) MiB"
 
 log "adding gw-b ($pub_b) to gw-a's peer list; systemctl reload meshgated"
 config gw-a "gw-a=$pub_a" "gw-b=$pub_b" | on gw-a "cat >/etc/meshgate/meshgated.yaml.new && mv /etc/meshgate/meshgated.yaml.new /etc/meshgate/meshgated.yaml"
