@@ -47,6 +47,9 @@ public final class Gateway: @unchecked Sendable {
     /// A drill, key rotation or reload is running (they are exclusive; reads are not).
     let operationInProgress = Atomic<Bool>(false)
     private var thread: OSThread?
+    /// The NFLOG reader of denied flows (``startDeniedFlowAudit()``) and its stop flag.
+    var deniedFlowThread: OSThread?
+    let deniedFlowStop = Atomic<Bool>(false)
     private let stopEvent: WakeEvent
     /// Wakes the loop when a control thread changed the controller (its deadline may be sooner now).
     let wakeEvent: WakeEvent
@@ -166,6 +169,7 @@ public final class Gateway: @unchecked Sendable {
         // not eat into it, or a restarted standby would claim before hearing the primary.
         lock.withLock { controller.restartElectionClock(now: Gateway.now()) }
         thread = OSThread(name: "mg-loop") { [self] in loop() }
+        startDeniedFlowAudit()
         if let policy = config.policy {
             logger.notice("policy: \(policy) enforced on traffic between the overlay and the LAN")
         } else {
@@ -183,6 +187,7 @@ public final class Gateway: @unchecked Sendable {
         handOverBeforeStopping()
         stopEvent.signal()
         thread?.join()
+        stopDeniedFlowAudit()
         _ = lock.withLock { drive([.request(.withdrawFromMesh)], now: Gateway.now(), sync: false) }
         removeKernelState()
         metricsServer?.stop()

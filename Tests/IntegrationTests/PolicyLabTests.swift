@@ -129,6 +129,15 @@ struct PolicyLabTests {
                 accepted += metrics.value("meshgate_policy_packets_total", ["rule": "acls[0]"]) ?? 0
                 denied += metrics.value("meshgate_policy_packets_total", ["rule": "default-deny"]) ?? 0
             }
+            // The refused connection to port 22 is an audit event on the gateway that dropped it.
+            var audited: AuditEvent?
+            for gateway in LabGateway.allCases where audited == nil {
+                audited = await lab.waitForAudit(gateway, timeout: .seconds(1)) {
+                    $0.event == "flow_denied" && $0["port"] == "22" && $0["src"] == app && $0["dst"] == db
+                }
+            }
+            #expect(audited?["rule"] == "default-deny", "\(String(describing: audited))")
+            #expect(audited?["proto"] == "tcp")
             #expect(accepted >= 1, "the allowed connection was counted under acls[0]")
             #expect(denied >= 2, "the refused connection and ping were counted as default-deny")
             let listing = try await lab.run(
