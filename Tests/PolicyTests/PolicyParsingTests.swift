@@ -215,3 +215,17 @@ extension PolicyTables {
         return ruleNames[rule]
     }
 }
+
+@Suite struct ShippedPolicyTests {
+    @Test("the example policy that ships with the package and the image is valid and passes its tests")
+    func examplePolicy() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        let path = root.appendingPathComponent("rootfs/etc/meshgate/policy.hujson.example").path
+        let data = try #require(FileManager.default.contents(atPath: path))
+        let compiled = try CompiledPolicy(bytes: Array(data), path: path)
+        #expect(compiled.policy.ruleNames == ["acls[0]", "acls[1]", "grants[0]"])
+        #expect(compiled.policy.approval(gateway: "gw-fsn1-a", prefix: IPPrefix("10.20.10.0/24")!) != nil)
+        #expect(compiled.policy.approval(gateway: "gw-fsn1-a", prefix: IPPrefix("10.10.10.0/24")!) == nil)
+    }
+}
