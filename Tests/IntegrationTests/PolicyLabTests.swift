@@ -223,34 +223,75 @@ struct PolicyLabTests {
         ).succeeded
     }
 
+    /// A TCP transfer from host-nyc1 to host-fsn1:5432 for `seconds`, counted at both ends.
+    struct Transfer {
+        let server: ChildProcess
+        let client: ChildProcess
+
+        func finish() async -> (sent: Int, received: Int) {
+            _ = await client.waitForExit(timeout: .seconds(40))
+            _ = await server.waitForExit(timeout: .seconds(10))
+            return (Int(client.standardOutput.trimmed) ?? -1, Int(server.standardOutput.trimmed) ?? -2)
+        }
+    }
+
+    func startTransfer(_ lab: GatewayLab, seconds: Int) async throws -> Transfer {
+        let server = try lab.startHelper(
+            in: lab.hostNamespace(.fsn1),
+            [
+                "python3", "-c",
+                "import socket\nl=socket.socket()\nl.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)\nl.bind(('0.0.0.0',5432))\nl.listen(1)\nl.settimeout(30)\nc,_=l.accept()\nc.settimeout(30)\nt=0\nwhile True:\n  b=c.recv(65536)\n  if not b: break\n  t+=len(b)\nprint(t,flush=True)\n",
+            ])
+        try await Task.sleep(for: .milliseconds(300))
+        let client = try lab.startHelper(
+            in: lab.hostNamespace(.nyc1),
+            [
+                "python3", "-c",
+                "import socket,time\ns=socket.create_connection(('\(LabRegion.fsn1.hostAddress)',5432),timeout=30)\nc=b'x'*8192\nt=0\nend=time.monotonic()+\(seconds)\nwhile time.monotonic()<end:\n  s.sendall(c)\n  t+=len(c)\n  time.sleep(0.005)\ns.shutdown(socket.SHUT_WR)\ns.recv(1)\nprint(t,flush=True)\n",
+            ])
+        return Transfer(server: server, client: client)
+    }
+
+    @Test("reloading a changed policy under traffic keeps an allowed transfer going")
+    func allowedTransferSurvivesReload() async throws {
+        let lab = try self.lab
+        try await lab.restoreBaseline()
+        try await withPolicy(lab) {
+            let transfer = try await startTransfer(lab, seconds: 5)
+            for round in 0..<3 {
+                try await Task.sleep(for: .seconds(1))
+                // Each round another rule: a new digest, a new table, swapped in one transaction.
+                let changed = Self.policy.replacingOccurrences(
+                    of: "\"acls\": [",
+                    with:
+                        "\"acls\": [{\"action\": \"accept\", \"src\": [\"db-fsn1\"], \"dst\": [\"app-nyc1:\(7000 + round)\"], \"proto\": \"udp\"},"
+                )
+                for gateway in LabGateway.allCases {
+                    try changed.write(toFile: policyFile(lab, gateway), atomically: true, encoding: .utf8)
+                    let reload = try await lab.reloadConfig(gateway)
+                    #expect(reload.succeeded, "\(gateway): \(reload)")
+                }
+            }
+            let (sent, received) = await transfer.finish()
+            print("[policy reload] three reloads mid-transfer: sent \(sent) bytes, received \(received)")
+            #expect(sent > 0, "client: \(transfer.client.standardError)")
+            #expect(sent == received, "server: \(transfer.server.standardError)")
+        }
+    }
+
     @Test("an unplanned failover keeps an allowed TCP transfer going: the new primary picks it up mid-stream")
     func allowedTransferSurvivesFailover() async throws {
         let lab = try self.lab
         let primaries = try await lab.restoreBaseline()
         let primary = try #require(primaries[.fsn1])
         try await withPolicy(lab) {
-            let server = try lab.startHelper(
-                in: lab.hostNamespace(.fsn1),
-                [
-                    "python3", "-c",
-                    "import socket\nl=socket.socket()\nl.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)\nl.bind(('0.0.0.0',5432))\nl.listen(1)\nl.settimeout(30)\nc,_=l.accept()\nc.settimeout(30)\nt=0\nwhile True:\n  b=c.recv(65536)\n  if not b: break\n  t+=len(b)\nprint(t,flush=True)\n",
-                ])
-            try await Task.sleep(for: .milliseconds(300))
-            let client = try lab.startHelper(
-                in: lab.hostNamespace(.nyc1),
-                [
-                    "python3", "-c",
-                    "import socket,time\ns=socket.create_connection(('\(LabRegion.fsn1.hostAddress)',5432),timeout=30)\nc=b'x'*8192\nt=0\nend=time.monotonic()+7\nwhile time.monotonic()<end:\n  s.sendall(c)\n  t+=len(c)\n  time.sleep(0.005)\ns.shutdown(socket.SHUT_WR)\ns.recv(1)\nprint(t,flush=True)\n",
-                ])
+            let transfer = try await startTransfer(lab, seconds: 7)
             try await Task.sleep(for: .seconds(2))
             try await lab.kill(primary)
-            _ = await client.waitForExit(timeout: .seconds(40))
-            _ = await server.waitForExit(timeout: .seconds(10))
-            let sent = Int(client.standardOutput.trimmed) ?? -1
-            let received = Int(server.standardOutput.trimmed) ?? -2
+            let (sent, received) = await transfer.finish()
             print("[policy failover] killed \(primary) mid-transfer: sent \(sent) bytes, received \(received)")
-            #expect(sent > 0, "client: \(client.standardError)")
-            #expect(sent == received, "server: \(server.standardError)")
+            #expect(sent > 0, "client: \(transfer.client.standardError)")
+            #expect(sent == received, "server: \(transfer.server.standardError)")
             try await lab.start(primary)
         }
     }
