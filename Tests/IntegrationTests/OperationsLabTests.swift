@@ -61,7 +61,7 @@ struct OperationsLabTests {
         let primaries = try await lab.restoreBaseline()
         let rules = try await Command.run(["promtool", "check", "rules", Self.rulesFile], check: false)
         #expect(rules.succeeded, "\(rules)")
-        #expect(rules.standardOutput.contains("SUCCESS: 7 rules found"), "\(rules)")
+        #expect(rules.standardOutput.contains("SUCCESS: 9 rules found"), "\(rules)")
         for gateway in LabGateway.allCases {
             let scrape = try await lab.scrapeMetrics(gateway)
             let check = try await Command.run(["promtool", "check", "metrics"], input: scrape.text, check: false)
@@ -117,7 +117,7 @@ struct OperationsLabTests {
         var rules: [PrometheusRule] = []
         let evaluated = await pollUntil(timeout: .seconds(10), interval: .milliseconds(250)) { () -> Bool? in
             rules = (try? await prometheus.rules()) ?? []
-            return rules.count == 7 && rules.allSatisfy { $0.health == "ok" } ? true : nil
+            return rules.count == 9 && rules.allSatisfy { $0.health == "ok" } ? true : nil
         }
         #expect(evaluated == true, "rules as Prometheus evaluates them: \(rules)")
 

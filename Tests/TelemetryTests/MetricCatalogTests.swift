@@ -27,6 +27,11 @@ struct MetricCatalogTests {
             "meshgate_handshakes_total": ["result"],
             "meshgate_role_change_hook_runs_total": ["result"],
             "meshgate_build_info": ["version"],
+            "meshgate_policy_enforced": [],
+            "meshgate_policy_packets_total": ["rule"],
+            "meshgate_policy_bytes_total": ["rule"],
+            "meshgate_firewall_dropped_packets_total": [],
+            "meshgate_routes_refused_total": ["reason"],
         ]
         let actual = Dictionary(uniqueKeysWithValues: MetricCatalog.all.map { ($0.name, $0.labelNames) })
         #expect(actual == expected)

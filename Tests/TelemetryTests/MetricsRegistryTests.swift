@@ -29,6 +29,10 @@ struct MetricsRegistryTests {
         registry.setRouteMessagesDroppedTotal(reason: "term_out_of_range", total: 2)
         registry.setHandshakesTotal(result: "completed", total: 9)
         registry.countRoleChangeHookRun(result: "ok")
+        registry.setPolicyEnforced(true)
+        registry.setPolicyTotals(rule: "acls[0]", packets: 5, bytes: 300)
+        registry.setFirewallDroppedTotal(7)
+        registry.setRoutesRefusedTotal(reason: "not_approved", total: 1)
         return registry
     }
 
