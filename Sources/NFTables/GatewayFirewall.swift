@@ -10,7 +10,8 @@ internal import Policy
 ///   ct state established,related accept
 ///   icmp type { destination-unreachable, time-exceeded, parameter-problem, echo-request } accept
 ///   icmpv6 type { errors, echo-request, router/neighbour discovery } accept
-///   udp dport 546 meta nfproto ipv6 accept                     # DHCPv6 client
+///   meta nfproto ipv4 udp dport 68 accept                      # DHCP client
+///   meta nfproto ipv6 udp dport 546 accept                     # DHCPv6 client
 ///   udp dport <listen_port> accept                             # WireGuard, from anywhere
 ///   iifname <overlay> udp dport { 51821, 51822 } accept        # routes and probes, inside the tunnel only
 ///   iifname <lan> udp dport 51823 accept                       # LAN hellos from the HA partner
@@ -86,6 +87,8 @@ public struct GatewayFirewall: Sendable, Hashable {
     static let icmpv6Types: [UInt8] = [1, 2, 3, 4, 128, 133, 134, 135, 136]
     /// The DHCPv6 client port (RFC 8415).
     static let dhcpv6ClientPort: UInt16 = 546
+    /// The DHCPv4 client port (RFC 2131): a lease renewal answered by a relay is not a tracked reply.
+    static let dhcpClientPort: UInt16 = 68
 
     var rules: [[RuleExpression]] {
         typealias P = PolicyRuleset
@@ -106,6 +109,10 @@ public struct GatewayFirewall: Sendable, Hashable {
                 rules.append(rule)
             }
         }
+        var dhcp: [RuleExpression] = P.family(.ipv4)
+        dhcp += Self.port(17, Self.dhcpClientPort)
+        dhcp.append(.verdict(.accept))
+        rules.append(dhcp)
         var dhcpv6: [RuleExpression] = P.family(.ipv6)
         dhcpv6 += Self.port(17, Self.dhcpv6ClientPort)
         dhcpv6.append(.verdict(.accept))
