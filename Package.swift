@@ -148,6 +148,9 @@ let package = Package(
         .executableTarget(
             name: "FuzzConfig", dependencies: ["GatewayConfig"], path: "Sources/Fuzz/FuzzConfig",
             swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "FuzzPolicy", dependencies: ["Policy"], path: "Sources/Fuzz/FuzzPolicy",
+            swiftSettings: swiftSettings),
 
         // MARK: - Tests
         .target(

@@ -18,7 +18,7 @@ while [[ $# -gt 0 ]]; do
     esac
 done
 if [[ ${#targets[@]} -eq 0 ]]; then
-    targets=(FuzzRouteProtocol FuzzWireGuardReceive FuzzUAPI FuzzControlProtocol FuzzConfig)
+    targets=(FuzzRouteProtocol FuzzWireGuardReceive FuzzUAPI FuzzControlProtocol FuzzConfig FuzzPolicy)
 fi
 
 scratch=.build-fuzz
