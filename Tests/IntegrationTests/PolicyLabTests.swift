@@ -76,7 +76,9 @@ struct PolicyLabTests {
 
     /// Whether a TCP connection from `region`'s host to `address`:`port` completes within 2 s, with a
     /// listener on the other region's host.
-    func connects(_ lab: GatewayLab, from region: LabRegion, to address: String, port: Int) async throws -> Bool {
+    func connects(
+        _ lab: GatewayLab, from region: LabRegion, to address: String, port: Int, source: String? = nil
+    ) async throws -> Bool {
         let listener = try lab.startHelper(
             in: lab.hostNamespace(region.other),
             [
@@ -89,7 +91,7 @@ struct PolicyLabTests {
             in: lab.hostNamespace(region),
             [
                 "python3", "-c",
-                "import socket,sys\ns=socket.socket()\ns.settimeout(2)\ntry:\n  s.connect(('\(address)',\(port)))\nexcept OSError:\n  sys.exit(1)\n",
+                "import socket,sys\ns=socket.socket()\n\(source.map { "s.bind(('\($0)',0))\n" } ?? "")s.settimeout(2)\ntry:\n  s.connect(('\(address)',\(port)))\nexcept OSError:\n  sys.exit(1)\n",
             ], timeout: .seconds(10), check: false)
         return result.succeeded
     }
@@ -118,6 +120,12 @@ struct PolicyLabTests {
             #expect(try await connects(lab, from: .nyc1, to: db, port: 5432))
             #expect(try await !connects(lab, from: .nyc1, to: db, port: 22))
             #expect(try await !connects(lab, from: .fsn1, to: app, port: 5432))
+            // A host in nyc1 that no rule names (a second address on the LAN host) reaches nothing.
+            let unnamed = "10.10.10.150"
+            try await lab.run(in: lab.hostNamespace(.nyc1), ["ip", "addr", "add", "\(unnamed)/24", "dev", "eth0"])
+            let fromUnnamed = try await connects(lab, from: .nyc1, to: db, port: 5432, source: unnamed)
+            try await lab.run(in: lab.hostNamespace(.nyc1), ["ip", "addr", "del", "\(unnamed)/24", "dev", "eth0"])
+            #expect(!fromUnnamed, "a host no rule names reached db-fsn1:5432")
             #expect(try await pings(lab, from: .nyc1, to: db))
             #expect(try await !pings(lab, from: .fsn1, to: app))
 
