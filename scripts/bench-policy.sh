@@ -119,7 +119,7 @@ awk -v c="$check_ms" -v k="${kernel_ms:-0}" -v l="$(max "${load[@]}")" -v r="$(m
     printf "policy check (parse, tests, compile):        %6d ms\n", c
     printf "first load (meshgate reload, slowest of 4): %6d ms   target < 1000 ms\n", l
     printf "changed policy reload (slowest of 4):       %6d ms   target < 1000 ms\n", r
-    printf "  of which the table transaction (slowest):  %6d ms\n", k
+    printf "  of which table build + transaction:        %6d ms\n", k
     printf "throughput without policy: %.2f / %.2f Gbit/s; with: %.2f Gbit/s; ratio %.3f   target >= 0.95\n",
         w1 / 1e9, w2 / 1e9, w / 1e9, w / base
 }'

@@ -153,6 +153,23 @@ declare -A overlay_ip=([gw-a]=100.64.0.1 [gw-b]=100.64.0.2)
 declare -A subnet=([gw-a]=10.10.1.0/24 [gw-b]=10.10.2.0/24)
 declare -A mac_index=([gw-a]=1 [gw-b]=2)
 
+# The same policy on both (as in a real mesh): each site's subnet approved for its gateway, ICMP between
+# the sites, the rest denied.
+policy=$(
+    cat <<'EOF'
+// meshgate test-image policy
+{
+  "hosts": {"site-a": "10.10.1.0/24", "site-b": "10.10.2.0/24"},
+  "tagOwners": {"tag:a": ["gw-a", "site-a"], "tag:b": ["gw-b", "site-b"]},
+  "acls": [
+    {"action": "accept", "src": ["tag:a", "tag:b"], "dst": ["tag:a:*", "tag:b:*"], "proto": "icmp"},
+  ],
+  "autoApprovers": {"routes": {"10.10.1.0/24": ["tag:a"], "10.10.2.0/24": ["tag:b"]}},
+  "tests": [{"src": "10.10.1.5", "deny": ["10.10.2.5:22"]}],
+}
+EOF
+)
+
 # config VM PEER...: the meshgated config of VM; each PEER is name=publickey.
 config() {
     local vm=$1 peer name
@@ -168,6 +185,10 @@ overlay:
 advertise: [${subnet[$vm]}]
 metrics:
   listen: 0.0.0.0:9586
+policy_file: /etc/meshgate/policy.hujson
+firewall:
+  enabled: true
+  management_sources: [10.0.2.0/24]   # qemu user-mode networking: the host's SSH and metrics forwards
 peers:
 EOF
     for peer in "$@"; do
@@ -197,6 +218,10 @@ seed() { # seed VM CONFIG [PRIVATE_KEY]
         echo "    permissions: '0644'"
         echo "    content: |"
         while IFS= read -r line; do echo "      $line"; done <<<"$cfg"
+        echo "  - path: /etc/meshgate/policy.hujson"
+        echo "    permissions: '0644'"
+        echo "    content: |"
+        while IFS= read -r line; do echo "      $line"; done <<<"$policy"
         if [[ -n "$key" ]]; then
             echo "  - path: /etc/meshgate/keys/private.key"
             echo "    permissions: '0600'"
@@ -295,6 +320,11 @@ on gw-a ping -c 3 -W 2 -i 0.3 "${overlay_ip[gw-b]}" >/dev/null || fail "no ping 
 wait_for "gw-a /metrics: peer gw-b up" 60 metrics_up gw-a gw-b
 wait_for "gw-b /metrics: peer gw-a up" 60 metrics_up gw-b gw-a
 log "/metrics through the forwarded ports: meshgate_peer_up 1 on both"
+for vm in gw-a gw-b; do
+    curl -fsS --max-time 5 "http://127.0.0.1:${metrics_port[$vm]}/metrics" | grep -q '^meshgate_policy_enforced 1' ||
+        fail "$vm: the policy from user-data is not enforced (meshgate_policy_enforced)"
+done
+log "policy from user-data enforced on both, meshgated's input firewall on (SSH and metrics from the management range)"
 
 score=$(on gw-a systemd-analyze security meshgated.service --no-pager | sed -n 's/.*Overall exposure level for meshgated.service: \([0-9.]*\).*/\1/p')
 log "systemd-analyze security meshgated.service (live, in the VM): $score"
