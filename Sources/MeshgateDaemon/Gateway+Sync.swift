@@ -88,7 +88,9 @@ extension Gateway {
                 {
                     if let clamp = table.mssClamp {
                         let started = ContinuousClock.now
-                        try kernel.installRuleset(clamp: clamp, policy: table.policy, firewall: table.firewall)
+                        try kernel.installRuleset(
+                            clamp: clamp, policy: table.policy, firewall: table.firewall,
+                            wireGuardPort: device.listenPort)
                         if let policy = table.policy, policy != applied.ruleset?.policy {
                             let (seconds, attoseconds) = (ContinuousClock.now - started).components
                             let milliseconds = seconds * 1000 + attoseconds / 1_000_000_000_000_000

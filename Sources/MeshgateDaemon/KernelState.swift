@@ -279,7 +279,9 @@ final class KernelState {
 
     /// Replaces meshgate's `inet` table — clamp, policy, input baseline — in one transaction. A policy
     /// swapped this way never leaves a moment without one; established flows keep their conntrack entries.
-    func installRuleset(clamp: Ruleset.MSSClamp, policy: CompiledPolicy?, firewall: Ruleset.Firewall?) throws {
+    func installRuleset(
+        clamp: Ruleset.MSSClamp, policy: CompiledPolicy?, firewall: Ruleset.Firewall?, wireGuardPort: UInt16
+    ) throws {
         let socket = try NFTablesSocket()
         let clampRules = try MSSClampRuleset.forOverlay(interface: clamp.interface, mtu: clamp.mtu)
         let policyRules = policy.map {
@@ -291,7 +293,9 @@ final class KernelState {
                 overlayPorts: $0.overlayPorts, lanHelloPort: $0.lanHelloPort, managementSources: $0.managementSources,
                 managementPorts: $0.managementPorts, logGroup: Self.deniedLogGroup)
         }
-        try socket.apply(GatewayRuleset(clamp: clampRules, policy: policyRules, firewall: firewallRules))
+        try socket.apply(
+            GatewayRuleset(
+                clamp: clampRules, policy: policyRules, firewall: firewallRules, wireGuardPort: wireGuardPort))
         mssClampInstalled = true
         enforcedPolicy = policy
         firewallInstalled = firewall != nil

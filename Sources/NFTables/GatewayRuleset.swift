@@ -4,21 +4,54 @@ internal import Netlink
 
 /// Everything meshgate puts in its `inet` table, applied together so that a reload swaps all of it in one
 /// transaction: the MSS clamp, the forwarding policy (if there is one) and the input baseline (if enabled).
+///
+/// The policy and the input baseline use conntrack, which then tracks every packet of the namespace,
+/// the tunnel's own UDP datagrams included. Those need no state (the input baseline accepts the
+/// WireGuard port by number), so with either, two chains at `priority raw` exempt them:
+/// ```
+/// chain untracked_in  { type filter hook prerouting priority raw; fib daddr type local udp dport <port> notrack }
+/// chain untracked_out { type filter hook output priority raw; udp sport <port> notrack }
+/// ```
 public struct GatewayRuleset: Sendable {
     public var clamp: MSSClampRuleset
     public var policy: PolicyRuleset?
     public var firewall: GatewayFirewall?
+    /// The WireGuard listen port, whose datagrams conntrack skips.
+    public var wireGuardPort: UInt16?
 
-    public init(clamp: MSSClampRuleset, policy: PolicyRuleset?, firewall: GatewayFirewall?) {
+    public init(
+        clamp: MSSClampRuleset, policy: PolicyRuleset?, firewall: GatewayFirewall?, wireGuardPort: UInt16? = nil
+    ) {
         self.clamp = clamp
         self.policy = policy
         self.firewall = firewall
+        self.wireGuardPort = wireGuardPort
     }
+
+    /// `priority raw` (NF_IP_PRI_RAW): before conntrack.
+    static let rawPriority: Int32 = -300
 
     public var ruleset: NFTRuleset {
         var ruleset = clamp.ruleset
         policy?.add(to: &ruleset)
         firewall?.add(to: &ruleset)
+        if let port = wireGuardPort, policy != nil || firewall != nil {
+            let portBytes: [UInt8] = [UInt8(port >> 8), UInt8(port & 0xFF)]
+            let local: [UInt8] = withUnsafeBytes(of: UInt32(2)) { Array($0) }  // RTN_LOCAL, host byte order
+            var incoming: [RuleExpression] = [.destinationAddressType, .compare(.equal, local)]
+            incoming += PolicyRuleset.protocolIs(17)
+            incoming += [.transportHeaderLoad(offset: 2, length: 2), .compare(.equal, portBytes), .notrack]
+            var outgoing: [RuleExpression] = PolicyRuleset.protocolIs(17)
+            outgoing += [.transportHeaderLoad(offset: 0, length: 2), .compare(.equal, portBytes), .notrack]
+            ruleset.chains.append(
+                NFTRuleset.Chain(
+                    name: "untracked_in", hook: .prerouting, priority: Self.rawPriority, policy: .accept,
+                    rules: [incoming]))
+            ruleset.chains.append(
+                NFTRuleset.Chain(
+                    name: "untracked_out", hook: .output, priority: Self.rawPriority, policy: .accept,
+                    rules: [outgoing]))
+        }
         return ruleset
     }
 }

@@ -20,6 +20,10 @@ enum RuleExpression: Hashable {
     case limit(perSecond: UInt64, burst: UInt32)
     /// `[ log group <g> prefix <p> ]`: the packet goes to NFLOG group `g` for the daemon to read.
     case log(group: UInt16, prefix: String)
+    /// `[ fib daddr type => reg 1 ]`: the route type of the destination (RTN_LOCAL 2: this host).
+    case destinationAddressType
+    /// `[ notrack ]`: conntrack skips the packet.
+    case notrack
     /// `[ meta load <key> => reg 1 ]`
     case metaLoad(MetaKey)
     /// `[ cmp <op> reg 1 <data> ]`: `data` in network byte order; `greaterThan` compares it as a big-endian number.
@@ -102,6 +106,8 @@ enum RuleExpression: Hashable {
         case .counterMap, .namedCounter: "objref"
         case .limit: "limit"
         case .log: "log"
+        case .destinationAddressType: "fib"
+        case .notrack: "notrack"
         case .metaLoad: "meta"
         case .compare: "cmp"
         case .transportHeaderLoad, .networkHeaderLoad: "payload"
@@ -160,6 +166,12 @@ enum RuleExpression: Hashable {
         case .log(let group, let prefix):
             nftnl_expr_set_u16(expression, UInt16(NFTNL_EXPR_LOG_GROUP), group)
             set(NFTNL_EXPR_LOG_PREFIX, prefix)
+        case .destinationAddressType:
+            set(NFTNL_EXPR_FIB_RESULT, NFT_FIB_RESULT_ADDRTYPE.rawValue)
+            set(NFTNL_EXPR_FIB_FLAGS, NFTA_FIB_F_DADDR.rawValue)
+            set(NFTNL_EXPR_FIB_DREG, register)
+        case .notrack:
+            break
         case .metaLoad(let key):
             set(NFTNL_EXPR_META_KEY, key.rawValue)
             set(NFTNL_EXPR_META_DREG, register)

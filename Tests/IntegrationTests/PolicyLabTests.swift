@@ -152,6 +152,11 @@ struct PolicyLabTests {
                 in: lab.namespace(.fsn1a), ["nft", "list", "chain", "inet", "meshgate", "policy_forward"]
             ).standardOutput
             #expect(listing.contains("map @acl4 accept"), "\(listing)")
+            // The whole table reads back with nft, the tunnel's own datagrams exempt from conntrack.
+            let table = try await lab.run(in: lab.namespace(.fsn1a), ["nft", "list", "table", "inet", "meshgate"])
+                .standardOutput
+            #expect(table.contains("fib daddr type local udp dport 51820 notrack"), "\(table)")
+            #expect(table.contains("udp sport 51820 notrack"), "\(table)")
         }
     }
 
