@@ -110,6 +110,7 @@ for ((round = 1; round <= rounds; round++)); do
 done
 echo "== reloading a changed policy"
 reload=("$(set_policy "$work/policy-b.hujson")")
+echo "rounds: without ${without[*]} bit/s; with ${with_rounds[*]} bit/s; first loads ${load[*]} ms"
 without1=$(median "${without[@]}")
 without2=$without1
 with=$(median "${with_rounds[@]}")

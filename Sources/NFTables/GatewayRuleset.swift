@@ -9,7 +9,7 @@ internal import Netlink
 /// the tunnel's own UDP datagrams included. Those need no state (the input baseline accepts the
 /// WireGuard port by number), so with either, two chains at `priority raw` exempt them:
 /// ```
-/// chain untracked_in  { type filter hook prerouting priority raw; fib daddr type local udp dport <port> notrack }
+/// chain untracked_in  { type filter hook prerouting priority raw; udp dport <port> fib daddr type local notrack }
 /// chain untracked_out { type filter hook output priority raw; udp sport <port> notrack }
 /// ```
 public struct GatewayRuleset: Sendable {
@@ -38,9 +38,10 @@ public struct GatewayRuleset: Sendable {
         if let port = wireGuardPort, policy != nil || firewall != nil {
             let portBytes: [UInt8] = [UInt8(port >> 8), UInt8(port & 0xFF)]
             let local: [UInt8] = withUnsafeBytes(of: UInt32(2)) { Array($0) }  // RTN_LOCAL, host byte order
-            var incoming: [RuleExpression] = [.destinationAddressType, .compare(.equal, local)]
-            incoming += PolicyRuleset.protocolIs(17)
-            incoming += [.transportHeaderLoad(offset: 2, length: 2), .compare(.equal, portBytes), .notrack]
+            // The cheap matches first: the route lookup of `fib` runs only for datagrams to the port.
+            var incoming: [RuleExpression] = PolicyRuleset.protocolIs(17)
+            incoming += [.transportHeaderLoad(offset: 2, length: 2), .compare(.equal, portBytes)]
+            incoming += [.destinationAddressType, .compare(.equal, local), .notrack]
             var outgoing: [RuleExpression] = PolicyRuleset.protocolIs(17)
             outgoing += [.transportHeaderLoad(offset: 0, length: 2), .compare(.equal, portBytes), .notrack]
             ruleset.chains.append(

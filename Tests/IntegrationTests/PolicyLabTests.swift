@@ -155,7 +155,7 @@ struct PolicyLabTests {
             // The whole table reads back with nft, the tunnel's own datagrams exempt from conntrack.
             let table = try await lab.run(in: lab.namespace(.fsn1a), ["nft", "list", "table", "inet", "meshgate"])
                 .standardOutput
-            #expect(table.contains("fib daddr type local udp dport 51820 notrack"), "\(table)")
+            #expect(table.contains("udp dport 51820 fib daddr type local notrack"), "\(table)")
             #expect(table.contains("udp sport 51820 notrack"), "\(table)")
         }
     }
