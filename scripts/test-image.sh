@@ -87,6 +87,15 @@ cleanup() {
         return
     fi
     local vm
+    if ((status != 0)); then
+        for vm in "${!qemu_pid[@]}"; do
+            echo "--- last console lines of $vm" >&2
+            tail -n 25 "$work/$vm.console" 2>/dev/null | tr -d '\r' >&2 || true
+            echo "--- meshgated on $vm (if it answers SSH)" >&2
+            timeout 30 ssh "${ssh_opts[@]}" -p "${ssh_port[$vm]}" root@127.0.0.1 \
+                'systemctl status meshgated --no-pager -n 0; journalctl -b -u meshgated --no-pager | tail -n 30' >&2 || true
+        done
+    fi
     for vm in "${!qemu_pid[@]}"; do
         kill "${qemu_pid[$vm]}" 2>/dev/null || true
     done
@@ -94,12 +103,6 @@ cleanup() {
         for _ in $(seq 50); do kill -0 "${qemu_pid[$vm]}" 2>/dev/null || break; sleep 0.1; done
         kill -9 "${qemu_pid[$vm]}" 2>/dev/null || true
     done
-    if ((status != 0)); then
-        for vm in "${!qemu_pid[@]}"; do
-            echo "--- last console lines of $vm" >&2
-            tail -n 25 "$work/$vm.console" 2>/dev/null | tr -d '\r' >&2 || true
-        done
-    fi
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -153,22 +156,30 @@ declare -A overlay_ip=([gw-a]=100.64.0.1 [gw-b]=100.64.0.2)
 declare -A subnet=([gw-a]=10.10.1.0/24 [gw-b]=10.10.2.0/24)
 declare -A mac_index=([gw-a]=1 [gw-b]=2)
 
-# The same policy on both (as in a real mesh): each site's subnet approved for its gateway, ICMP between
-# the sites, the rest denied.
-policy=$(
-    cat <<'EOF'
+# policy GATEWAY...: the policy for a mesh of these gateways, the same file on each (as in a real mesh):
+# each site's subnet approved for its gateway, ICMP between the sites, the rest denied. A gateway named in
+# the policy must be in the config's peers (or be the node itself), so adding a region changes both.
+policy() {
+    local gw hosts="" owners="" tags="" dsts="" routes="" sep=""
+    for gw in "$@"; do
+        hosts+="$sep\"site-$gw\": \"${subnet[$gw]}\""
+        owners+="$sep\"tag:$gw\": [\"$gw\", \"site-$gw\"]"
+        tags+="$sep\"tag:$gw\""
+        dsts+="$sep\"tag:$gw:*\""
+        routes+="$sep\"${subnet[$gw]}\": [\"tag:$gw\"]"
+        sep=", "
+    done
+    cat <<EOF
 // meshgate test-image policy
 {
-  "hosts": {"site-a": "10.10.1.0/24", "site-b": "10.10.2.0/24"},
-  "tagOwners": {"tag:a": ["gw-a", "site-a"], "tag:b": ["gw-b", "site-b"]},
-  "acls": [
-    {"action": "accept", "src": ["tag:a", "tag:b"], "dst": ["tag:a:*", "tag:b:*"], "proto": "icmp"},
-  ],
-  "autoApprovers": {"routes": {"10.10.1.0/24": ["tag:a"], "10.10.2.0/24": ["tag:b"]}},
-  "tests": [{"src": "10.10.1.5", "deny": ["10.10.2.5:22"]}],
+  "hosts": {$hosts},
+  "tagOwners": {$owners},
+  "acls": [{"action": "accept", "src": [$tags], "dst": [${dsts}], "proto": "icmp"}],
+  "autoApprovers": {"routes": {$routes}},
+  "tests": [{"src": "${subnet[$1]%0/24}5", "deny": ["${subnet[$1]%0/24}6:22"]}],
 }
 EOF
-)
+}
 
 # config VM PEER...: the meshgated config of VM; each PEER is name=publickey.
 config() {
@@ -203,8 +214,8 @@ EOF
     done
 }
 
-seed() { # seed VM CONFIG [PRIVATE_KEY]
-    local vm=$1 cfg=$2 key=${3:-} i=${mac_index[$1]} line
+seed() { # seed VM CONFIG POLICY [PRIVATE_KEY]
+    local vm=$1 cfg=$2 policy=$3 key=${4:-} i=${mac_index[$1]} line
     {
         echo "instance-id: $vm-$(basename "$work")"
         echo "local-hostname: $vm"
@@ -244,7 +255,7 @@ EOF
 
 boot() { # boot VM: starts qemu on a fresh overlay of the image
     local vm=$1 i=${mac_index[$1]} peer
-    [[ $vm == gw-a ]] && peer=gw-b || peer=gw-a
+    if [[ $vm == gw-a ]]; then peer="gw-b"; else peer="gw-a"; fi
     # 3 GiB, larger than the image: cloud-init must grow the root partition and file system to it.
     qemu-img create -q -f qcow2 -b "$(realpath "$image")" -F raw "$work/$vm.qcow2" 3G
     qemu-system-x86_64 -accel tcg -cpu max -smp 1 -m 1024 -nodefaults -display none -no-user-config \
@@ -259,9 +270,9 @@ boot() { # boot VM: starts qemu on a fresh overlay of the image
     qemu_pid[$vm]=$!
 }
 
-log "seeds: gw-a with a seeded key and no peers yet, gw-b with gw-a as its peer (key made at first boot)"
-seed gw-a "$(config gw-a)" "$key_a"
-seed gw-b "$(config gw-b "gw-a=$pub_a")"
+log "seeds: gw-a with a seeded key and no peers yet, gw-b with gw-a as its peer (key made at first boot); a policy each"
+seed gw-a "$(config gw-a)" "$(policy gw-a)" "$key_a"
+seed gw-b "$(config gw-b "gw-a=$pub_a")" "$(policy gw-b gw-a)"
 boot_start=$(date +%s)
 boot gw-a
 boot gw-b
@@ -296,7 +307,8 @@ root_bytes=$(on gw-a df -B1 --output=size / | tail -1)
 ((root_bytes > 2900000000)) || fail "root file system not grown to the 3 GiB disk: $root_bytes bytes"
 log "root file system grown to the disk: $((root_bytes / 1048576)) MiB"
 
-log "adding gw-b ($pub_b) to gw-a's peer list; systemctl reload meshgated"
+log "adding gw-b ($pub_b) to gw-a's peer list and policy; systemctl reload meshgated"
+policy gw-a gw-b | on gw-a "cat >/etc/meshgate/policy.hujson.new && mv /etc/meshgate/policy.hujson.new /etc/meshgate/policy.hujson"
 config gw-a "gw-a=$pub_a" "gw-b=$pub_b" | on gw-a "cat >/etc/meshgate/meshgated.yaml.new && mv /etc/meshgate/meshgated.yaml.new /etc/meshgate/meshgated.yaml"
 on gw-a systemctl reload meshgated
 reload_audited() { on gw-a journalctl -t meshgated-audit --no-pager | grep -q config_reloaded; }
