@@ -167,7 +167,6 @@ Depends: $shlibs, systemd, nftables, iproute2
 Suggests: wireguard-tools, prometheus
 Section: net
 Priority: optional
-Homepage: https://github.com/meshgate/meshgate
 Description: site-to-site WireGuard mesh gateway with subnet routes and HA
  meshgated joins an encrypted WireGuard mesh of gateways, advertises its
  region's private subnets, installs the routes it learns, clamps the overlay

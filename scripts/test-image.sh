@@ -387,6 +387,15 @@ wait_for "gw-a route to ${subnet[gw-b]} after the reboot" 60 route_to gw-a "${su
 wait_for "gw-b /metrics after the reboot" 60 metrics_up gw-b gw-a
 log "gw-b rejoined with the same key $pub_b (reboot to meshgated active ${reboot_s} s)"
 
+# The watchdog (WatchdogSec=10s) never had to restart anything: no automatic restart in either VM's boot.
+for vm in gw-a gw-b; do
+    restarts=$(on "$vm" systemctl show meshgated -p NRestarts --value)
+    watchdog=$(on "$vm" systemctl show meshgated -p WatchdogUSec --value)
+    [[ "$restarts" == 0 && "$watchdog" == 10s ]] ||
+        fail "$vm: meshgated NRestarts=$restarts WatchdogUSec=$watchdog (want 0 and 10s)"
+done
+log "watchdog armed (10 s) on both, no automatic restart"
+
 log "no config: meshgated stays enabled but is not started (ConditionPathExists)"
 on gw-a "mv /etc/meshgate/meshgated.yaml /root/meshgated.yaml && systemctl restart meshgated"
 condition=$(on gw-a systemctl show meshgated -p ConditionResult -p ActiveState -p UnitFileState | sort | tr '\n' ' ')
