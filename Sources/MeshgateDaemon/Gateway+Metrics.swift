@@ -2,6 +2,7 @@ import Dataplane
 import Foundation
 import GatewayConfig
 import GatewayController
+import LinuxSystem
 import Logging
 import NFTables
 import NetworkTypes
@@ -19,7 +20,9 @@ extension Gateway {
         guard let listen = config.metrics?.listen else { return }
         let registry = metrics
         let server = MetricsServer(host: listen.address.description, port: Int(listen.port), logger: logger) {
-            registry.render()
+            [self] in
+            refreshPolicyCounters()
+            return registry.render()
         }
         let port = try server.start()
         metricsServer = server
@@ -80,17 +83,6 @@ extension Gateway {
         }
         metrics.setMSSClampedPacketsTotal(kernel.mssClampedPackets())
         metrics.setPolicyEnforced(kernel.enforcedPolicy != nil)
-        if kernel.enforcedPolicy != nil || kernel.firewallInstalled {
-            let counters = kernel.policyCounters()
-            for rule in kernel.enforcedPolicy?.policy.ruleNames ?? [] {
-                guard let counter = counters[PolicyRuleset.counterName(forRule: rule)] else { continue }
-                metrics.setPolicyTotals(rule: rule, packets: counter.packets, bytes: counter.bytes)
-            }
-            if kernel.enforcedPolicy != nil, let denied = counters[PolicyRuleset.denyCounter] {
-                metrics.setPolicyTotals(rule: "default-deny", packets: denied.packets, bytes: denied.bytes)
-            }
-            if let dropped = counters[GatewayFirewall.denyCounter] { metrics.setFirewallDroppedTotal(dropped.packets) }
-        }
         for (reason, total) in controller.routeRefusals { metrics.setRoutesRefusedTotal(reason: reason, total: total) }
         let drops = device.engine.withLock { $0.drops }
         for reason in DropReason.allCases where drops[reason] > 0 {
@@ -100,5 +92,24 @@ extension Gateway {
         for (reason, total) in controller.routeMessageDrops {
             metrics.setRouteMessagesDroppedTotal(reason: reason, total: total)
         }
+    }
+}
+
+extension Gateway {
+    /// Copies the policy's per-rule counters into the registry, when a scrape asks: a policy of 10,000
+    /// rules is a dump of 10,000 kernel objects, which must not run on every loop pass (nor under the
+    /// gateway's lock, which the data plane's housekeeping waits for).
+    func refreshPolicyCounters() {
+        let (policy, firewall) = lock.withLock { (kernel.enforcedPolicy, kernel.firewallInstalled) }
+        guard policy != nil || firewall else { return }
+        let counters = KernelState.policyCounters()
+        for rule in policy?.policy.ruleNames ?? [] {
+            guard let counter = counters[PolicyRuleset.counterName(forRule: rule)] else { continue }
+            metrics.setPolicyTotals(rule: rule, packets: counter.packets, bytes: counter.bytes)
+        }
+        if policy != nil, let denied = counters[PolicyRuleset.denyCounter] {
+            metrics.setPolicyTotals(rule: "default-deny", packets: denied.packets, bytes: denied.bytes)
+        }
+        if let dropped = counters[GatewayFirewall.denyCounter] { metrics.setFirewallDroppedTotal(dropped.packets) }
     }
 }

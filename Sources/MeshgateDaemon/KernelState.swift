@@ -302,7 +302,7 @@ final class KernelState {
     }
 
     /// The named counters of meshgate's table (policy rules, `deny_forward`, `deny_input`).
-    func policyCounters() -> [String: RuleCounters] {
+    static func policyCounters() -> [String: RuleCounters] {
         (try? NFTablesSocket().namedCounters(table: MSSClampRuleset.defaultTableName)) ?? [:]
     }
 
