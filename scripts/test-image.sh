@@ -320,7 +320,13 @@ handshake_with() { # handshake_with VM PEER_PUBKEY [AFTER_EPOCH]
     [[ -n "$t" && "$t" -gt "${3:-0}" ]]
 }
 route_to() { on "$1" ip -4 route show proto meshgate | grep -q "^$2 "; }
-metrics_up() { curl -fsS --max-time 5 "http://127.0.0.1:${metrics_port[$1]}/metrics" | grep -q "^meshgate_peer_up{peer=\"$2\"} 1"; }
+# The body is read whole before grep looks at it: `curl | grep -q` under pipefail fails when grep stops
+# reading at the first match while curl is still writing.
+scrape() { curl -fsS --max-time 5 "http://127.0.0.1:${metrics_port[$1]}/metrics"; }
+metrics_up() {
+    local body
+    body=$(scrape "$1") && grep -q "^meshgate_peer_up{peer=\"$2\"} 1" <<<"$body"
+}
 
 wait_for "handshake gw-a <-> gw-b" 90 handshake_with gw-a "$pub_b"
 handshake_with gw-b "$pub_a" || fail "gw-b has no handshake with gw-a"
@@ -333,7 +339,8 @@ wait_for "gw-a /metrics: peer gw-b up" 60 metrics_up gw-a gw-b
 wait_for "gw-b /metrics: peer gw-a up" 60 metrics_up gw-b gw-a
 log "/metrics through the forwarded ports: meshgate_peer_up 1 on both"
 for vm in gw-a gw-b; do
-    curl -fsS --max-time 5 "http://127.0.0.1:${metrics_port[$vm]}/metrics" | grep -q '^meshgate_policy_enforced 1' ||
+    body=$(scrape "$vm") || fail "$vm: /metrics did not answer"
+    grep -q '^meshgate_policy_enforced 1' <<<"$body" ||
         fail "$vm: the policy from user-data is not enforced (meshgate_policy_enforced)"
 done
 log "policy from user-data enforced on both, meshgated's input firewall on (SSH and metrics from the management range)"

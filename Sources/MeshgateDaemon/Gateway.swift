@@ -184,10 +184,12 @@ public final class Gateway: @unchecked Sendable {
     /// Hands the primary role over (if held), withdraws our routes from the mesh, then removes everything we
     /// added to the kernel.
     public func stop() {
+        // First, while the loop still runs: joining the reader takes up to its 500 ms receive timeout, and
+        // a gap that long between the loop's last step and the final one below looks like a silent partner.
+        stopDeniedFlowAudit()
         handOverBeforeStopping()
         stopEvent.signal()
         thread?.join()
-        stopDeniedFlowAudit()
         _ = lock.withLock { drive([.request(.withdrawFromMesh)], now: Gateway.now(), sync: false) }
         removeKernelState()
         metricsServer?.stop()
