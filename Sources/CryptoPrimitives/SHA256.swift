@@ -20,9 +20,12 @@ public enum SHA256 {
 
     /// The digest as lowercase hex, as `sha256sum` prints it.
     public static func hexDigest(_ bytes: [UInt8]) -> String {
-        hash(bytes).map { byte in
-            let digits = Array("0123456789abcdef".utf8)
-            return String(decoding: [digits[Int(byte >> 4)], digits[Int(byte & 0xF)]], as: UTF8.self)
-        }.joined()
+        hex(hash(bytes))
+    }
+
+    /// A digest's bytes as lowercase hex.
+    public static func hex(_ digest: [UInt8]) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        return String(decoding: digest.flatMap { [digits[Int($0 >> 4)], digits[Int($0 & 0xF)]] }, as: UTF8.self)
     }
 }

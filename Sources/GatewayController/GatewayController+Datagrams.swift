@@ -79,7 +79,7 @@ extension GatewayController {
             defer { self.election = election }
             return election.receivedHello(hello, now: now)
         case .policy(let policy):
-            peerPolicyDigests[policy.sender] = policy.digest.isEmpty ? "none" : Self.hex(policy.digest)
+            peerPolicyDigests[policy.sender] = policy.digest.isEmpty ? "none" : SHA256.hex(policy.digest)
             return nil
         case .routes, .withdraw:
             if case .withdraw = message { peerPolicyDigests.removeValue(forKey: message.sender) }

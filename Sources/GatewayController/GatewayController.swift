@@ -445,7 +445,7 @@ public struct GatewayController: Sendable {
                     "reason": .string(reason.rawValue),
                 ])
         case .rejected(let prefix, let gateway, let reason):
-            let approval = reason.contains("is not approved")
+            let approval = RoutePolicy.isApprovalRefusal(reason)
             routeRefusals[approval ? "not_approved" : "other", default: 0] += 1
             if approval { unapprovedRoutes[prefix] = gateway }
             out.log(.warning, "route \(change)")
@@ -507,25 +507,11 @@ public struct GatewayController: Sendable {
             .routes(.init(sender: config.node.name, sequence: messageCounter.next(), groups: groups, routes: routes)),
             out: &out)
         broadcast(
-            .policy(.init(sender: config.node.name, sequence: messageCounter.next(), digest: policyDigestBytes)),
+            .policy(
+                .init(
+                    sender: config.node.name, sequence: messageCounter.next(),
+                    digest: config.policy?.digestBytes ?? [])),
             out: &out)
-    }
-
-    /// The SHA-256 of our policy file, as the policy message carries it (empty: no policy).
-    var policyDigestBytes: [UInt8] {
-        guard let digest = config.policy?.digest else { return [] }
-        var bytes: [UInt8] = []
-        var index = digest.startIndex
-        while index < digest.endIndex, let next = digest.index(index, offsetBy: 2, limitedBy: digest.endIndex) {
-            guard let byte = UInt8(digest[index..<next], radix: 16) else { return [] }
-            bytes.append(byte)
-            index = next
-        }
-        return bytes.count == 32 ? bytes : []
-    }
-
-    static func hex(_ bytes: [UInt8]) -> String {
-        bytes.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
     }
 
     /// Peers whose announced policy differs from ours, with theirs (hex digest or `none`).

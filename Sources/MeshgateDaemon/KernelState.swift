@@ -274,7 +274,7 @@ final class KernelState {
         return before
     }
 
-    /// The NFLOG group the table's denied-packet logs go to (read by ``DeniedFlowLog``).
+    /// The NFLOG group the table's denied-packet logs go to (read by `Gateway.startDeniedFlowAudit()`).
     static let deniedLogGroup: UInt16 = 5182
 
     /// Replaces meshgate's `inet` table — clamp, policy, input baseline — in one transaction. A policy

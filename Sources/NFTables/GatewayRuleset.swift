@@ -76,16 +76,10 @@ extension NFTablesSocket {
         nftnl_obj_set_u32(filter, UInt16(NFTNL_OBJ_TYPE), UInt32(NFT_OBJECT_COUNTER))
         var counters: [String: RuleCounters] = [:]
         let operation = "GETOBJ inet \(table) counters"
-        var seenSequence: UInt32?
         try query(
             operation, type: NFT_MSG_GETOBJ, flags: NLM_F_DUMP,
-            payload: { nftnl_obj_nlmsg_build_payload($0, filter) },
+            payload: { nftnl_obj_nlmsg_build_payload($0, filter) }, onAttempt: { counters = [:] },
             onReply: { (header: UnsafePointer<nlmsghdr>) throws(NFTablesError) in
-                // A dump repeated after NLM_F_DUMP_INTR starts again.
-                if seenSequence != NetlinkTransport.MessageHeader(header).sequence {
-                    seenSequence = NetlinkTransport.MessageHeader(header).sequence
-                    counters = [:]
-                }
                 guard let object = nftnl_obj_alloc() else {
                     throw .socket(operation: "nftnl_obj_alloc", errno: ENOMEM)
                 }

@@ -39,16 +39,11 @@ extension NFTablesSocket {
 
         var totals = RuleCounters(packets: 0, bytes: 0)
         let operation = "GETRULE inet \(table)"
-        // A dump repeated after NLM_F_DUMP_INTR starts the sum again.
-        var seenSequence: UInt32?
         try query(
             operation, type: NFT_MSG_GETRULE, flags: NLM_F_DUMP,
             payload: { nftnl_rule_nlmsg_build_payload($0, filter) },
+            onAttempt: { totals = RuleCounters(packets: 0, bytes: 0) },
             onReply: { (header: UnsafePointer<nlmsghdr>) throws(NFTablesError) in
-                if seenSequence != NetlinkTransport.MessageHeader(header).sequence {
-                    seenSequence = NetlinkTransport.MessageHeader(header).sequence
-                    totals = RuleCounters(packets: 0, bytes: 0)
-                }
                 guard let rule = nftnl_rule_alloc() else {
                     throw .socket(operation: "nftnl_rule_alloc", errno: ENOMEM)
                 }

@@ -95,15 +95,18 @@ public final class NFTablesSocket {
     /// Sends one `NFT_MSG_GET*` request and hands each data message of the reply to `onReply`.
     ///
     /// - Parameter flags: `NLM_F_DUMP` for a dump; otherwise the request is acknowledged after its reply.
+    /// - Parameter onAttempt: called before each request; a dump the kernel interrupted is asked for again,
+    ///   and what the caller gathered from the first attempt must be dropped there.
     /// - Throws: ``NFTablesError/request(operation:errno:)`` with the kernel's errno (ENOENT for a missing
     ///   object), or whatever `onReply` throws.
     func query(
         _ operation: String, type: nf_tables_msg_types, flags: Int32,
-        payload: (UnsafeMutablePointer<nlmsghdr>) -> Void,
+        payload: (UnsafeMutablePointer<nlmsghdr>) -> Void, onAttempt: () -> Void = {},
         onReply: (UnsafePointer<nlmsghdr>) throws(NFTablesError) -> Void
     ) throws(NFTablesError) {
         let isDump = flags & NLM_F_DUMP == NLM_F_DUMP
         for _ in 0..<5 {
+            onAttempt()
             let sequence = transport.takeSequences(1)
             var request = [UInt8](repeating: 0, count: 4096)
             let length = request.withUnsafeMutableBytes { raw -> Int in

@@ -1,3 +1,5 @@
+internal import CryptoPrimitives
+
 /// A policy read from its file, its tests passed, and compiled to kernel tables: what a gateway runs.
 /// Compared by the file's digest, so configurations and intents holding one compare cheaply.
 public final class CompiledPolicy: Sendable, Hashable, CustomStringConvertible {
@@ -7,6 +9,8 @@ public final class CompiledPolicy: Sendable, Hashable, CustomStringConvertible {
     public let path: String
     /// The file's bytes, as loaded (what `meshgate policy diff` compares with).
     public let source: [UInt8]
+    /// SHA-256 of the file, the 32 bytes the route protocol's policy message carries.
+    public let digestBytes: [UInt8]
 
     /// Parses `bytes`, runs the policy's tests and compiles it.
     ///
@@ -23,6 +27,7 @@ public final class CompiledPolicy: Sendable, Hashable, CustomStringConvertible {
         }
         self.path = path
         self.source = bytes
+        digestBytes = SHA256.hash(bytes)
     }
 
     /// SHA-256 of the file, as `sha256sum` prints it.

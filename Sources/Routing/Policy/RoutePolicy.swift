@@ -69,6 +69,15 @@ public struct RoutePolicy: Sendable, Hashable {
         self.maxPrefixLengthIPv6 = maxPrefixLengthIPv6
     }
 
+    /// The words of a violation that the policy's route approvals caused (``isApprovalRefusal(_:)``).
+    static let approvalRefusal = "is not approved to advertise"
+
+    /// Whether `reason`, a ``violation(for:from:group:)``, is a refusal by the route approvals: counted
+    /// and shown apart from the other refusals.
+    public static func isApprovalRefusal(_ reason: String) -> Bool {
+        reason.contains(approvalRefusal)
+    }
+
     /// Whether `gateway` is a declared member of `group`.
     public func isMember(_ gateway: String, of group: String) -> Bool {
         groupOf[gateway] == group
@@ -93,7 +102,7 @@ public struct RoutePolicy: Sendable, Hashable {
         if let approvals, let gateway,
             !approvals.contains(where: { $0.prefix.contains(prefix) && $0.gateways.contains(gateway) })
         {
-            return "\(gateway) is not approved to advertise \(prefix) (the policy's autoApprovers.routes)"
+            return "\(gateway) \(Self.approvalRefusal) \(prefix) (the policy's autoApprovers.routes)"
         }
         let fromPartner = gateway.map { name in localGroup.map { isMember(name, of: $0) } ?? false } ?? false
         let isOwnLAN = localSubnets.contains(prefix)
