@@ -160,6 +160,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "NetworkTypesTests", dependencies: ["NetworkTypes"], swiftSettings: swiftSettings),
+        .testTarget(name: "LinuxSystemTests", dependencies: ["LinuxSystem", "NetworkTypes"], swiftSettings: swiftSettings),
         .testTarget(name: "CryptoPrimitivesTests", dependencies: ["CryptoPrimitives"], swiftSettings: swiftSettings),
         .testTarget(
             name: "WireGuardTests",

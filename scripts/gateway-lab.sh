@@ -222,7 +222,7 @@ overlay:
   address: ${overlay[$gw]}
   listen_port: 51820
   mtu: 1280
-advertise: [$sub.0/24]
+advertise: [{prefix: $sub.0/24, probe: $sub.100}]
 ha:
   group: $(region_of "$gw")
   priority: ${priority[$gw]}

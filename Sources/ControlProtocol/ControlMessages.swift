@@ -14,7 +14,7 @@ public enum ControlProtocol {
     /// The version of meshgate's software (`meshgate --version`, `meshgated --version`, build info metric).
     public static let softwareVersion = "0.1.0"
     /// The `schema_version` every `--json` output carries; raised when a field changes meaning or goes.
-    public static let jsonSchemaVersion = 1
+    public static let jsonSchemaVersion = 2
 
     /// `value` as the CLI prints it with `--json`: pretty, sorted keys, slashes unescaped, with
     /// `schema_version` added to the top-level object.
@@ -56,6 +56,10 @@ public enum ControlRequest: Codable, Sendable, Equatable {
     case drillKeyRotation
     /// The enforced policy file's text, as it was loaded (`meshgate policy diff`).
     case policySource
+    /// `count` end-to-end probes to `target` (an address behind any region), with the path they take.
+    case ping(target: String, count: Int)
+    /// Hop by hop what the mesh would do with a packet from `source` to `destination` (`port/proto`).
+    case explain(source: String, destination: String, port: Int?, proto: String?)
 }
 
 /// The envelope on the wire.
@@ -78,11 +82,16 @@ public struct ControlResponse: Codable, Sendable {
     public var peers: [PeerReport]?
     public var drill: DrillReport?
     public var message: String?
+    public var ping: PingReport?
+    public var explain: ExplainReport?
 
     public init(
         ok: Bool = true, error: String? = nil, status: StatusReport? = nil, routes: [RouteReport]? = nil,
-        peers: [PeerReport]? = nil, drill: DrillReport? = nil, message: String? = nil
+        peers: [PeerReport]? = nil, drill: DrillReport? = nil, message: String? = nil, ping: PingReport? = nil,
+        explain: ExplainReport? = nil
     ) {
+        self.ping = ping
+        self.explain = explain
         self.ok = ok
         self.error = error
         self.status = status
@@ -118,8 +127,10 @@ public struct StatusReport: Codable, Sendable, Equatable {
     public var policyDigest: String?
     /// Whether the input baseline protects the gateway.
     public var firewall: Bool?
-    /// What needs an operator: refused routes, policy mismatches.
-    public var problems: [String]?
+    /// The health verdict: `ok`, `warning` or `critical`.
+    public var health: String?
+    /// What needs an operator, worst first.
+    public var problems: [ProblemReport]?
 
     public init(
         node: String, version: String, uptimeSeconds: Double, overlayInterface: String, overlayAddress: String,
@@ -141,6 +152,125 @@ public struct StatusReport: Codable, Sendable, Equatable {
         self.peersUp = peersUp
         self.peersTotal = peersTotal
         self.routesInstalled = routesInstalled
+    }
+}
+
+/// One health problem (`meshgate status`, `meshgate health`).
+public struct ProblemReport: Codable, Sendable, Equatable {
+    /// `forwarding_off`, `path_down`, … (the `kind` label of `meshgate_health_problems`).
+    public var kind: String
+    /// What it is about: an interface's sysctl, a subnet, a peer, a group.
+    public var subject: String
+    /// `warning` or `critical`.
+    public var severity: String
+    public var message: String
+    public var hint: String
+    /// When it was first seen (RFC 3339, UTC).
+    public var since: String
+    public var sinceSecondsAgo: Double
+
+    public init(
+        kind: String, subject: String, severity: String, message: String, hint: String, since: String,
+        sinceSecondsAgo: Double
+    ) {
+        self.kind = kind
+        self.subject = subject
+        self.severity = severity
+        self.message = message
+        self.hint = hint
+        self.since = since
+        self.sinceSecondsAgo = sinceSecondsAgo
+    }
+}
+
+/// One remote subnet's end-to-end probes (`meshgate routes`, `meshgate peers`).
+public struct PathReport: Codable, Sendable, Equatable {
+    public var subnet: String
+    /// The host probed behind the subnet, and the LAN-side address the probes leave from.
+    public var target: String
+    public var source: String
+    /// The gateway the probes go through.
+    public var via: String
+    public var up: Bool
+    public var rttP50Milliseconds: Double?
+    public var rttP95Milliseconds: Double?
+    public var rttP99Milliseconds: Double?
+    public var lossRatio: Double?
+
+    public init(
+        subnet: String, target: String, source: String, via: String, up: Bool, rttP50Milliseconds: Double?,
+        rttP95Milliseconds: Double?, rttP99Milliseconds: Double?, lossRatio: Double?
+    ) {
+        self.subnet = subnet
+        self.target = target
+        self.source = source
+        self.via = via
+        self.up = up
+        self.rttP50Milliseconds = rttP50Milliseconds
+        self.rttP95Milliseconds = rttP95Milliseconds
+        self.rttP99Milliseconds = rttP99Milliseconds
+        self.lossRatio = lossRatio
+    }
+}
+
+/// `meshgate ping`: the path a packet to the target takes, then one line per probe.
+public struct PingReport: Codable, Sendable, Equatable {
+    public var target: String
+    /// The route the target falls in, and the gateway it goes to.
+    public var route: String?
+    public var via: String?
+    public var tunnelUp: Bool
+    public var lastHandshakeSecondsAgo: Double?
+    public var source: String
+    /// Per probe, in order: the RTT in milliseconds, or nil when it went unanswered within the timeout.
+    public var rttMilliseconds: [Double?]
+    public var sent: Int
+    public var received: Int
+
+    public init(
+        target: String, route: String?, via: String?, tunnelUp: Bool, lastHandshakeSecondsAgo: Double?,
+        source: String, rttMilliseconds: [Double?], sent: Int, received: Int
+    ) {
+        self.target = target
+        self.route = route
+        self.via = via
+        self.tunnelUp = tunnelUp
+        self.lastHandshakeSecondsAgo = lastHandshakeSecondsAgo
+        self.source = source
+        self.rttMilliseconds = rttMilliseconds
+        self.sent = sent
+        self.received = received
+    }
+}
+
+/// `meshgate explain`: the hops a packet takes through the mesh, and the first that fails.
+public struct ExplainReport: Codable, Sendable, Equatable {
+    public struct Hop: Codable, Sendable, Equatable {
+        /// The gateway (or `tunnel gw-a → gw-b`) this hop is at.
+        public var at: String
+        /// What is checked: `route`, `forwarding`, `tunnel`, `policy`, `path`, `nftables`.
+        public var check: String
+        public var ok: Bool
+        public var detail: String
+
+        public init(at: String, check: String, ok: Bool, detail: String) {
+            self.at = at
+            self.check = check
+            self.ok = ok
+            self.detail = detail
+        }
+    }
+    public var source: String
+    public var destination: String
+    public var hops: [Hop]
+    /// The first hop that fails, as one sentence; nil when every hop passes.
+    public var verdict: String?
+
+    public init(source: String, destination: String, hops: [Hop], verdict: String?) {
+        self.source = source
+        self.destination = destination
+        self.hops = hops
+        self.verdict = verdict
     }
 }
 
@@ -177,6 +307,8 @@ public struct RouteReport: Codable, Sendable, Equatable {
     public var installed: Bool
     public var local: Bool
     public var lastChangeSeconds: Double?
+    /// The subnet's end-to-end probes, when this gateway probes it.
+    public var path: PathReport?
 
     public init(
         subnet: String, via: String?, group: String?, advertisers: [String], installed: Bool, local: Bool,
@@ -206,6 +338,8 @@ public struct PeerReport: Codable, Sendable, Equatable {
     public var rttP95Milliseconds: Double?
     public var rttP99Milliseconds: Double?
     public var probeLossRatio: Double?
+    /// The end-to-end paths through this peer that this gateway probes.
+    public var paths: [PathReport]?
 
     public init(
         name: String, publicKey: String, endpoint: String?, overlayAddress: String, up: Bool,
@@ -241,6 +375,9 @@ public struct DrillReport: Codable, Sendable, Equatable {
     public var longestGapMilliseconds: Double
     public var restored: Bool
     public var notes: [String]
+    /// Whether the drill met its bar (convergence, loss within `--max-loss`), and why not.
+    public var passed: Bool?
+    public var verdict: String?
 
     public init(
         kind: String, group: String? = nil, subnet: String? = nil, fromPrimary: String? = nil,

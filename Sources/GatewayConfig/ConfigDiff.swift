@@ -104,6 +104,7 @@ public struct ConfigDiff: Sendable, Hashable, CustomStringConvertible {
         ])
         otherChanges = Self.changed([
             ("allow_public_subnets", old.allowPublicSubnets != new.allowPublicSubnets),
+            ("advertise.probe", old.probeTargets != new.probeTargets),
             ("kernel.route_table", old.kernel.routeTable != new.kernel.routeTable),
             ("kernel.route_metric", old.kernel.routeMetric != new.kernel.routeMetric),
             ("control.socket", old.control.socket != new.control.socket),

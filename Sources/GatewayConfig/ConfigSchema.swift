@@ -19,6 +19,7 @@ enum ConfigSchema {
     ]
     static let control: Set<String> = ["socket"]
     static let metrics: Set<String> = ["listen"]
+    static let advertiseEntry: Set<String> = ["prefix", "probe"]
     static let timers: Set<String> = ["hello_interval", "dead_interval", "advertise_interval", "route_expiry"]
     static let kernel: Set<String> = ["route_table", "route_metric"]
     static let limits: Set<String> = ["max_routes_per_peer", "max_prefix_length_ipv4", "max_prefix_length_ipv6"]

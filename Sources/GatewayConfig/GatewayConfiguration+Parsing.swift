@@ -76,10 +76,36 @@ extension GatewayConfiguration {
 
         // advertise
         var advertised: [(prefix: IPPrefix, key: String)] = []
+        var probeTargets: [IPPrefix: IPAddress] = [:]
         for item in reader.sequence(top, "advertise") ?? [] {
-            guard let text = reader.text(item.node, at: item.path) else { continue }
-            switch Parse.prefix(text, at: item.path) {
-            case .success(let prefix): advertised.append((prefix, item.path))
+            // A plain prefix, or `{prefix: 10.20.10.0/24, probe: 10.20.10.100}`: a host behind the subnet
+            // that answers ICMP echo, which the other gateways probe end to end.
+            var key = item.path
+            var probe: IPAddress?
+            let text: String?
+            if case .mapping = item.node {
+                guard let fields = reader.mapping(item.node, at: item.path, allowed: ConfigSchema.advertiseEntry)
+                else { continue }
+                text = reader.text(fields, "prefix", required: true)
+                key = fields.path(of: "prefix")
+                probe = reader.address(fields, "probe")
+            } else {
+                text = reader.text(item.node, at: item.path)
+            }
+            guard let text else { continue }
+            switch Parse.prefix(text, at: key) {
+            case .success(let prefix):
+                advertised.append((prefix, key))
+                if let probe {
+                    if prefix.contains(probe) && probe != prefix.address {
+                        probeTargets[prefix] = probe
+                    } else {
+                        reader.record(
+                            .invalidValue(
+                                key: "\(item.path).probe", value: probe.description,
+                                reason: "a probe target is a host inside \(prefix)"))
+                    }
+                }
             case .failure(let error): reader.record(error)
             }
         }
@@ -224,7 +250,7 @@ extension GatewayConfiguration {
         }
 
         guard let nodeName, let privateKeyFile, let interface, let overlayAddress else { return nil }
-        return GatewayConfiguration(
+        var configuration = GatewayConfiguration(
             node: NodeSettings(name: nodeName, privateKeyFile: privateKeyFile),
             overlay: OverlaySettings(
                 interface: interface, address: overlayAddress, listenPort: listenPort, mtuBytes: mtu),
@@ -232,6 +258,8 @@ extension GatewayConfiguration {
             peers: peers.map(\.peer).filter { $0.name != nodeName }, ownPeerEntry: ownEntry,
             control: ControlSettings(socket: controlSocket), metrics: metrics, timers: timers, kernel: kernel,
             limits: limits, policyFile: policyFile, firewall: firewall)
+        configuration.probeTargets = probeTargets.filter { accepted.contains($0.key) }
+        return configuration
     }
 
     private static func recordFailure<T>(_ reader: inout ConfigReader, _ result: Result<T, ConfigError>) -> T? {

@@ -146,6 +146,9 @@ public struct GatewayConfiguration: Sendable, Hashable {
     public var overlay: OverlaySettings
     /// Canonical subnets behind this gateway (`advertise:`, default empty).
     public var advertise: [IPPrefix]
+    /// Hosts behind some of the advertised subnets that answer ICMP echo (`advertise: [{prefix, probe}]`):
+    /// the other gateways probe them end to end, through both gateways' forwarding.
+    public var probeTargets: [IPPrefix: IPAddress] = [:]
     /// Whether `advertise` may hold public subnets, and learned public prefixes are accepted (default false).
     public var allowPublicSubnets: Bool
     public var ha: HASettings?

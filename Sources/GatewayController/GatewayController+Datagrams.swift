@@ -69,6 +69,7 @@ extension GatewayController {
         // periodic advert, so a restarted standby is never blind when the primary fails.
         if case .withdraw = message {
         } else if case .policy = message {
+        } else if case .probeTargets = message {
         } else if routeTable.entries[message.sender].map({ $0.expiresAt <= now }) ?? true {
             pendingTriggeredAdvert = true
         }
@@ -81,8 +82,19 @@ extension GatewayController {
         case .policy(let policy):
             peerPolicyDigests[policy.sender] = policy.digest.isEmpty ? "none" : SHA256.hex(policy.digest)
             return nil
+        case .probeTargets(let message):
+            // Used only for prefixes the sender advertises (``pathProbeTargets``); bounded like its routes.
+            guard message.targets.count <= config.limits.maxRoutesPerPeer else {
+                routeMessageDrops["too_many_probe_targets", default: 0] += 1
+                return nil
+            }
+            peerProbeTargets[message.sender] = message.targets
+            return nil
         case .routes, .withdraw:
-            if case .withdraw = message { peerPolicyDigests.removeValue(forKey: message.sender) }
+            if case .withdraw = message {
+                peerPolicyDigests.removeValue(forKey: message.sender)
+                peerProbeTargets.removeValue(forKey: message.sender)
+            }
             for change in routeTable.apply(message, from: message.sender, now: now) {
                 noteRouteChange(change, out: &out)
             }
@@ -102,6 +114,22 @@ extension GatewayController {
             if let replyTo = ProbeMessage.replyAddress(in: bytes), isMeshAddress(replyTo.address) {
                 out.datagrams.append(Datagram(channel: .probePort, bytes: bytes, peer: replyTo))
             }
+            return nil
+        }
+        if let (id, flow) = ExplainMessage.parseQuery(bytes) {
+            // From a peer's overlay address only (the socket is bound to the overlay), at a bounded rate.
+            guard otherPeers.contains(where: { $0.overlayAddress == datagram.peer.address }) else { return nil }
+            let second = now.duration(since: .zero).components.seconds
+            if explainBudget.second != second { explainBudget = (second, 0) }
+            guard explainBudget.count < GatewayController.explainAnswersPerSecond else {
+                routeMessageDrops["explain_rate_limited", default: 0] += 1
+                return nil
+            }
+            explainBudget.count += 1
+            out.datagrams.append(
+                Datagram(
+                    channel: .probePort, bytes: ExplainMessage.answer(id: id, hops: explainEgress(flow, now: now)),
+                    peer: datagram.peer))
             return nil
         }
         guard bytes.starts(with: ProbeMessage.stepDownMagic), var election,

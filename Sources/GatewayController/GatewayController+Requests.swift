@@ -49,6 +49,7 @@ extension GatewayController {
             guard let rotation = keyRotation else { return .refused("no key rotation is running") }
             keyRotation = nil
             publicKey = rotation.newPublicKey
+            lastKeyChangeAt = now
             out.log(
                 .notice,
                 "private key rotated; new public key \(rotation.newPublicKey.base64) (update the shared peer list)")

@@ -71,6 +71,31 @@ public struct GatewayController: Sendable {
     /// The last ``Input/wanHealth(_:)``; the election sees LAN and WAN health as one.
     public internal(set) var wanHealthy = true
     public internal(set) var probes = ProbeTracker()
+    /// End-to-end probes per remote subnet (keyed by the prefix's text), sent by a primary or a lone gateway.
+    public internal(set) var paths = ProbeTracker()
+    /// Where each peer's subnets can be probed (its probe-targets message).
+    public internal(set) var peerProbeTargets: [String: [IPPrefix: IPAddress]] = [:]
+    /// The LAN-side source of path probes (``Input/pathProbeSource(_:)``).
+    public internal(set) var pathProbeSource: IPAddress?
+
+    // MARK: Health
+    public internal(set) var health = HealthMonitor()
+    public internal(set) var kernelObservation: KernelObservation?
+    /// How often each forwarding switch was found off (restored globally, or off on an interface).
+    public internal(set) var forwardingSwitchedOff: [String: UInt64] = [:]
+    var forwardingRestorations: [(name: String, at: Timestamp)] = []
+    /// Changes found in meshgate's nftables table, recent ones and the total.
+    var rulesetDrifts: [(change: String, at: Timestamp)] = []
+    public internal(set) var rulesetDriftTotal: UInt64 = 0
+    /// Prefixes advertised outside one HA group (``DesiredRoutes/conflicts``).
+    public internal(set) var routeConflicts: [RouteConflict] = []
+    /// Our group's primary changes within ``Health/flapWindow``.
+    var primaryChanges: [Timestamp] = []
+    var lastSeenPrimary: String?
+    /// When our own key last changed (a completed rotation).
+    var lastKeyChangeAt: Timestamp?
+    /// Explain answers sent in the current second (``explainAnswersPerSecond``).
+    var explainBudget: (second: Int64, count: Int) = (0, 0)
     public internal(set) var keyRotation: KeyRotation?
 
     // MARK: Peers
@@ -213,9 +238,12 @@ public struct GatewayController: Sendable {
                         sequence: sequence, replyTo: Endpoint(address: config.overlay.address, port: probeReplyPort)),
                     peer: Endpoint(address: address, port: GatewayController.probePort)))
         }
+        sendPathProbes(now: now, out: &out)
+        notePrimary(now: now)
         if now >= nextHousekeepingAt, sessions != nil {
             nextHousekeepingAt = now + GatewayController.housekeepingInterval
             housekeeping(now: now, out: &out)
+            checkHealth(now: now, out: &out)
         }
         if election != nil, now >= nextHelloAt || !roleChanges.isEmpty { sendHello(now: now, out: &out) }
         if now >= nextAdvertAt || pendingTriggeredAdvert || !roleChanges.isEmpty { sendAdvert(now: now, out: &out) }
@@ -268,6 +296,12 @@ public struct GatewayController: Sendable {
             out.results.append(reload(new, connectedLAN: lan, now: now, out: &out))
         case .request(let request):
             out.results.append(perform(request, now: now, roleChanges: &roleChanges, out: &out))
+        case .kernelObservation(let observation):
+            observe(observation, now: now, out: &out)
+        case .pathProbeSource(let source):
+            pathProbeSource = source
+        case .pathProbeAnswer(let sequence):
+            paths.answer(sequence: sequence, now: now)
         }
     }
 
@@ -275,6 +309,7 @@ public struct GatewayController: Sendable {
     public var nextDeadline: Timestamp {
         var candidates: [Timestamp?] = [
             nextAdvertAt, nextHousekeepingAt, probes.nextRoundAt, routeTable.nextExpiry, kernelRetryAt,
+            probesPaths ? paths.nextRoundAt : nil,
             vipAnnouncements.first, keyRotation?.nextDeadline, stalledUntil,
         ]
         if election != nil {
@@ -400,6 +435,7 @@ public struct GatewayController: Sendable {
             !own.contains($0.key) && $0.value != config.node.name && !keyExpiryEnforced.contains($0.value)
         }
         withoutPrimary = desired.withoutPrimary
+        routeConflicts = desired.conflicts
         if desired.refusedInsideGroups != refusedInsideGroups {
             for prefix in desired.refusedInsideGroups where !refusedInsideGroups.contains(prefix) {
                 let by = routeTable.advertisers(of: prefix, now: now).map(\.gateway).joined(separator: ",")
@@ -506,6 +542,12 @@ public struct GatewayController: Sendable {
         broadcast(
             .routes(.init(sender: config.node.name, sequence: messageCounter.next(), groups: groups, routes: routes)),
             out: &out)
+        if !config.probeTargets.isEmpty {
+            let targets = config.probeTargets.filter { advertisedNow.contains($0.key) }
+            broadcast(
+                .probeTargets(.init(sender: config.node.name, sequence: messageCounter.next(), targets: targets)),
+                out: &out)
+        }
         broadcast(
             .policy(
                 .init(

@@ -22,6 +22,13 @@ public enum Input: Sendable {
     case reload(GatewayConfiguration, connectedLAN: [IPPrefix])
     /// An operator's request through the control socket (drills, key rotation, stop).
     case request(Request)
+    /// The forwarding switches and meshgate's nftables table as read back, once per housekeeping.
+    case kernelObservation(KernelObservation)
+    /// The LAN-side address path probes leave from (an address of ours inside an advertised subnet that
+    /// is not the virtual IP), or nil when there is none; passed at start and after a reload.
+    case pathProbeSource(IPAddress?)
+    /// An ICMP echo reply to a path probe, by the sequence number its payload carries.
+    case pathProbeAnswer(sequence: UInt32)
 }
 
 /// The engine's view of the peers' sessions at one moment.

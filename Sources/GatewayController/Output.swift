@@ -82,11 +82,20 @@ public struct Output: Sendable {
     public var failovers: [(group: String, withoutPrimary: Duration)] = []
     /// Answers to the requests among the inputs, in order.
     public var results: [RequestResult] = []
+    /// End-to-end probes to send now: ICMP echo from `source` to `target`, the sequence in the payload.
+    public var pathProbes: [PathProbe] = []
 
     public init() {}
 
     mutating func log(_ level: LogLine.Level, _ message: String) { logs.append(LogLine(level, message)) }
     mutating func audit(_ name: String, _ fields: [String: AuditValue]) { events.append(AuditEvent(name, fields)) }
+}
+
+/// One end-to-end probe (``GatewayController/pathProbeSource``).
+public struct PathProbe: Sendable, Hashable {
+    public var source: IPAddress
+    public var target: IPAddress
+    public var sequence: UInt32
 }
 
 /// The answer to one ``Request``.

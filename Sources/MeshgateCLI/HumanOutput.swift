@@ -25,21 +25,70 @@ enum HumanOutput {
                     + (g.virtualIP.map { "; virtual IP \($0)" } ?? "")
                     + "; members \(g.members.joined(separator: ", "))")
         }
-        for problem in s.problems ?? [] { lines.append("PROBLEM:     \(problem)") }
+        lines.append("")
+        lines.append(problems(s.problems ?? []))
         return lines.joined(separator: "\n")
     }
 
+    /// The health section: `Health: OK`, or one entry per problem, worst first, like tailscale's warnings.
+    static func problems(_ problems: [ProblemReport]) -> String {
+        guard !problems.isEmpty else { return "Health: OK (no problems)" }
+        let worst = problems.contains { $0.severity == "critical" } ? "CRITICAL" : "WARNING"
+        var lines = ["Health: \(worst), \(problems.count) problem\(problems.count == 1 ? "" : "s"):"]
+        for p in problems {
+            lines.append(
+                "  - \(p.severity.uppercased()) \(p.kind) \(p.subject) (since \(p.since), \(duration(p.sinceSecondsAgo)) ago)"
+            )
+            lines.append("      \(p.message)")
+            lines.append("      hint: \(p.hint)")
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    static func path(_ p: PathReport?) -> String {
+        guard let p else { return "-" }
+        guard p.up else { return "DOWN (\(p.target))" }
+        let rtt = [p.rttP50Milliseconds, p.rttP95Milliseconds, p.rttP99Milliseconds]
+            .map { $0.map { format($0, 2) } ?? "-" }.joined(separator: "/")
+        return "up \(rtt) ms, loss \(p.lossRatio.map { format($0 * 100, 1) + "%" } ?? "-") (\(p.target))"
+    }
+
+    static func ping(_ p: PingReport) -> String {
+        var lines = [
+            "path:    \(p.source) -> \(p.target) via route \(p.route ?? "none") to \(p.via ?? "-")"
+                + "; tunnel \(p.tunnelUp ? "up" : "DOWN")"
+                + (p.lastHandshakeSecondsAgo.map { " (handshake \(Int($0))s ago)" } ?? "")
+        ]
+        for (i, rtt) in p.rttMilliseconds.enumerated() {
+            lines.append(rtt.map { "probe \(i + 1): \(format($0, 2)) ms" } ?? "probe \(i + 1): timeout")
+        }
+        let loss = p.sent == 0 ? 0 : Double(p.sent - p.received) / Double(p.sent) * 100
+        lines.append("\(p.sent) sent, \(p.received) received, \(format(loss, 1))% loss")
+        return lines.joined(separator: "\n")
+    }
+
+    static func explain(_ e: ExplainReport) -> String {
+        var rows = [["AT", "CHECK", "RESULT", "DETAIL"]]
+        for hop in e.hops { rows.append([hop.at, hop.check, hop.ok ? "ok" : "FAIL", hop.detail]) }
+        return "\(e.source) -> \(e.destination)\n" + table(rows) + "\n"
+            + (e.verdict.map { "verdict: \($0)" } ?? "verdict: every hop passes")
+    }
+
     static func routes(_ routes: [RouteReport]) -> String {
-        var rows = [["SUBNET", "VIA", "GROUP", "ADVERTISED BY", "STATE"]]
+        var rows = [["SUBNET", "VIA", "GROUP", "ADVERTISED BY", "STATE", "PATH (RTT p50/p95/p99)"]]
         for r in routes {
             let state = r.local ? "local" : (r.installed ? "installed" : (r.via == nil ? "NO PRIMARY" : "pending"))
-            rows.append([r.subnet, r.via ?? "-", r.group ?? "-", r.advertisers.joined(separator: ","), state])
+            rows.append([
+                r.subnet, r.via ?? "-", r.group ?? "-", r.advertisers.joined(separator: ","), state, path(r.path),
+            ])
         }
         return table(rows)
     }
 
     static func peers(_ peers: [PeerReport]) -> String {
-        var rows = [["PEER", "OVERLAY", "ENDPOINT", "STATE", "HANDSHAKE", "RX", "TX", "RTT p50/p95/p99 ms", "LOSS"]]
+        var rows = [
+            ["PEER", "OVERLAY", "ENDPOINT", "STATE", "HANDSHAKE", "RX", "TX", "RTT p50/p95/p99 ms", "LOSS", "PATHS"]
+        ]
         for p in peers {
             let rtt = [p.rttP50Milliseconds, p.rttP95Milliseconds, p.rttP99Milliseconds]
                 .map { $0.map { format($0, 2) } ?? "-" }.joined(separator: "/")
@@ -47,6 +96,7 @@ enum HumanOutput {
                 p.name, p.overlayAddress, p.endpoint ?? "-", p.up ? "up" : "DOWN",
                 p.lastHandshakeSecondsAgo.map { "\(Int($0))s ago" } ?? "never", bytes(p.receivedBytes),
                 bytes(p.transmittedBytes), rtt, p.probeLossRatio.map { format($0 * 100, 1) + "%" } ?? "-",
+                (p.paths ?? []).map { "\($0.subnet) \($0.up ? "up" : "DOWN")" }.joined(separator: ", "),
             ])
         }
         return table(rows)
@@ -62,6 +112,9 @@ enum HumanOutput {
             "probes:       \(d.probesSent) sent, \(d.probesLost) lost, longest gap \(format(d.longestGapMilliseconds, 1)) ms"
         )
         lines.append("restored:     \(d.restored ? "yes" : "no")")
+        if let passed = d.passed {
+            lines.append("result:       \(passed ? "PASS" : "FAIL")\(d.verdict.map { ": \($0)" } ?? "")")
+        }
         for n in d.notes { lines.append("note:         \(n)") }
         return lines.joined(separator: "\n")
     }

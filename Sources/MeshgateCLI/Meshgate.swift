@@ -20,7 +20,8 @@ struct Meshgate: ParsableCommand {
             """,
         version: ControlProtocol.softwareVersion,
         subcommands: [
-            Status.self, Routes.self, Peers.self, Drill.self, CheckConfig.self, Reload.self, RotateKey.self,
+            Status.self, Health.self, Routes.self, Peers.self, Ping.self, Explain.self, Drill.self, CheckConfig.self,
+            Reload.self, RotateKey.self,
             GenerateKey.self, PublicKey.self, GeneratePresharedKey.self, PolicyCommand.self,
         ]
     )

@@ -23,6 +23,9 @@ extension Gateway {
         case .status: return ControlResponse(status: statusReport())
         case .routes: return ControlResponse(routes: routeReports())
         case .peers: return ControlResponse(peers: peerReports())
+        case .ping(let target, let count): return ping(target: target, count: count)
+        case .explain(let source, let destination, let port, let proto):
+            return explain(source: source, destination: destination, port: port, proto: proto)
         case .policySource:
             guard let policy = lock.withLock({ kernel.enforcedPolicy }) else {
                 return .failure("no policy is enforced on this gateway (policy_file is not set)")
@@ -82,19 +85,8 @@ extension Gateway {
             report.policy = kernel.enforcedPolicy?.description
             report.policyDigest = kernel.enforcedPolicy?.digest
             report.firewall = kernel.firewallInstalled
-            var problems: [String] = []
-            if config.policy != nil && kernel.enforcedPolicy != config.policy {
-                problems.append("the configured policy is not in the kernel yet (see the log)")
-            }
-            for (prefix, gateway) in controller.unapprovedRoutes.sorted(by: { $0.key < $1.key }) {
-                problems.append("\(gateway) advertises \(prefix), which the policy does not approve: refused")
-            }
-            for (peer, digest) in controller.policyMismatches {
-                let theirs = digest == "none" ? "no policy" : "policy sha256 \(digest.prefix(12))"
-                let ours = config.policy.map { "sha256 \($0.shortDigest)" } ?? "no policy"
-                problems.append("\(peer) runs \(theirs), this gateway \(ours): the mesh disagrees on its policy")
-            }
-            report.problems = problems
+            report.problems = problemReports(now: now)
+            report.health = controller.health.worst?.rawValue ?? "ok"
             return report
         }
     }
@@ -109,15 +101,17 @@ extension Gateway {
                     advertisers: [config.node.name],
                     installed: false, local: true, lastChangeSeconds: nil)
             }
+            let paths = Dictionary(pathReports(now: now).map { ($0.subnet, $0) }, uniquingKeysWith: { a, _ in a })
             let own = Set(controller.advertisedNow)
             let lastChange = controller.lastRouteChangeAt.map { Double(now.duration(since: $0).components.seconds) }
             for prefix in controller.routeTable.prefixes where !own.contains(prefix) {
                 let advertisers = controller.routeTable.advertisers(of: prefix, now: now)
-                reports.append(
-                    RouteReport(
-                        subnet: prefix.description, via: controller.nextHops[prefix],
-                        group: advertisers.first?.group ?? nil, advertisers: advertisers.map(\.gateway).sorted(),
-                        installed: kernel.installed.contains(prefix), local: false, lastChangeSeconds: lastChange))
+                var report = RouteReport(
+                    subnet: prefix.description, via: controller.nextHops[prefix],
+                    group: advertisers.first?.group ?? nil, advertisers: advertisers.map(\.gateway).sorted(),
+                    installed: kernel.installed.contains(prefix), local: false, lastChangeSeconds: lastChange)
+                report.path = paths[prefix.description]
+                reports.append(report)
             }
             return reports.sorted { $0.subnet < $1.subnet }
         }
@@ -126,9 +120,9 @@ extension Gateway {
     func peerReports() -> [PeerReport] {
         let snapshot = device.snapshot()
         let now = Gateway.now()
-        let (config, keys, stats) = lock.withLock {
+        let (config, keys, paths, stats) = lock.withLock {
             (
-                controller.config, controller.peerKeys,
+                controller.config, controller.peerKeys, Dictionary(grouping: pathReports(now: now), by: \.via),
                 Dictionary(
                     controller.config.peers.map { ($0.name, controller.probes.statistics(for: $0.name, now: now)) },
                     uniquingKeysWith: { a, _ in a })
@@ -140,13 +134,15 @@ extension Gateway {
             let s = snapshot.peers.first { $0.publicKey == key }
             let handshake = s.flatMap { $0.lastHandshakeSeconds > 0 ? wallNow - Double($0.lastHandshakeSeconds) : nil }
             let probe = stats[peer.name] ?? nil
-            return PeerReport(
+            var report = PeerReport(
                 name: peer.name, publicKey: key.base64, endpoint: s?.endpoint?.description,
                 overlayAddress: peer.overlayAddress.description,
                 up: handshake.map { $0 < Double(Specification.rejectAfterTime.components.seconds) } ?? false,
                 lastHandshakeSecondsAgo: handshake, receivedBytes: s?.rxBytes ?? 0, transmittedBytes: s?.txBytes ?? 0,
                 rttP50Milliseconds: probe?.p50.finite, rttP95Milliseconds: probe?.p95.finite,
                 rttP99Milliseconds: probe?.p99.finite, probeLossRatio: probe?.loss)
+            report.paths = paths[peer.name]
+            return report
         }
     }
 }

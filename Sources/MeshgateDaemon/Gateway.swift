@@ -64,6 +64,12 @@ public final class Gateway: @unchecked Sendable {
     let metrics = MetricsRegistry(version: Gateway.version)
     /// Subnets with a `meshgate_route_primary` series, so withdrawn ones can be removed.
     var exportedSubnets: Set<IPPrefix> = []
+    /// `subnet\0target` of paths with `meshgate_path_*` series.
+    var exportedPaths: Set<String> = []
+    /// ICMP echo from the LAN side for the path probes (``observeKernel()``); nil without a LAN address.
+    var pathProbeSocket: ICMPEchoSocket?
+    /// Distinguishes concurrent `meshgate ping`s (each its own ICMP identifier).
+    let pingCounter = Atomic<UInt16>(0)
     var metricsServer: MetricsServer?
     /// Runs `ha.on_role_change` off the loop (Gateway+RoleChange.swift). Used under `lock`.
     lazy var roleChangeHook = Gateway.makeRoleChangeHook(logger: logger, metrics: metrics, audit: audit)
@@ -238,8 +244,12 @@ public final class Gateway: @unchecked Sendable {
         var descriptors = sockets.map { pollfd(fd: $0.0.descriptor.rawValue, events: Int16(POLLIN), revents: 0) }
         descriptors.append(pollfd(fd: wakeEvent.descriptor.rawValue, events: Int16(POLLIN), revents: 0))
         descriptors.append(pollfd(fd: stopEvent.descriptor.rawValue, events: Int16(POLLIN), revents: 0))
+        let fixedDescriptors = descriptors.count
         while true {
-            let deadline = lock.withLock { controller.nextDeadline }
+            let (deadline, icmp) = lock.withLock { (controller.nextDeadline, pathProbeSocket) }
+            // The path probe socket follows the LAN address, so it may change between passes.
+            descriptors.removeSubrange(fixedDescriptors...)
+            if let icmp { descriptors.append(pollfd(fd: icmp.descriptor.rawValue, events: Int16(POLLIN), revents: 0)) }
             let now = Gateway.now()
             let wait = min(deadline > now ? deadline.duration(since: now) : .zero, Gateway.longestSleep)
             // Rounded up: waking a little early would only find nothing due and sleep again.
@@ -252,9 +262,9 @@ public final class Gateway: @unchecked Sendable {
                 logger.critical("control loop: poll failed (errno \(errno)); the gateway stops deciding")
                 fatalError("control loop poll failed")
             }
-            if descriptors[descriptors.count - 1].revents != 0 { return }
+            if descriptors[fixedDescriptors - 1].revents != 0 { return }
             watchdog.pingIfDue()
-            if descriptors[descriptors.count - 2].revents != 0 { wakeEvent.drain() }
+            if descriptors[fixedDescriptors - 2].revents != 0 { wakeEvent.drain() }
             var inputs: [Input] = []
             for (socket, channel) in sockets {
                 // At most a batch per socket per pass: a flood on one (the LAN port is open to the LAN)
@@ -269,6 +279,9 @@ public final class Gateway: @unchecked Sendable {
                     }
                     inputs.append(.datagram(Datagram(channel: channel, bytes: bytes, peer: source)))
                 }
+            }
+            if let icmp, descriptors.count > fixedDescriptors, descriptors[fixedDescriptors].revents != 0 {
+                inputs += pathProbeAnswers(icmp)
             }
             handshakeLock.withLock {
                 inputs += pendingHandshakes.map { .handshakes($0.key, count: $0.value) }
@@ -300,14 +313,14 @@ public final class Gateway: @unchecked Sendable {
             let current = device.snapshot()
             snapshot = current
             inputs.append(.peerSessions(sessions(from: current)))
-            for (family, on) in kernel.ensureForwarding() where !on {
-                logger.critical("\(family) forwarding was switched OFF by someone; switched it back on")
-                audit.record("forwarding_restored", ["family": family])
-            }
+            inputs += lock.withLock { observeKernel() }
         }
         lock.withLock {
             drive(inputs, now: now)
-            if let snapshot { refreshMetrics(now: now, snapshot: snapshot) }
+            if let snapshot {
+                refreshMetrics(now: now, snapshot: snapshot)
+                refreshHealthMetrics(now: now)
+            }
         }
     }
 
@@ -370,6 +383,7 @@ public final class Gateway: @unchecked Sendable {
             case .lanHello: sendLANHello(datagram)
             }
         }
+        sendPathProbes(out.pathProbes)
         if out.announceVirtualIP, let vip = intent.virtualIP {
             kernel.announceVirtualIP(vip.prefix, on: vip.interface)
         }

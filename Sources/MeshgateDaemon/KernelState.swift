@@ -299,6 +299,71 @@ final class KernelState {
         mssClampInstalled = true
         enforcedPolicy = policy
         firewallInstalled = firewall != nil
+        rulesetFingerprint = try? socket.ruleFingerprint(table: MSSClampRuleset.defaultTableName)
+    }
+
+    /// The rules of `inet meshgate` as installed (``NFTablesSocket/ruleFingerprint(table:)``).
+    private var rulesetFingerprint: [String]?
+
+    /// What changed in `inet meshgate` since we installed it, or nil when nothing did (or it is not ours
+    /// to check: not installed, or the read failed).
+    func rulesetDrift() -> String? {
+        guard mssClampInstalled, let expected = rulesetFingerprint, let socket = try? NFTablesSocket() else {
+            return nil
+        }
+        do {
+            let found = try socket.ruleFingerprint(table: MSSClampRuleset.defaultTableName)
+            guard found != expected else { return nil }
+            let missing = Set(expected).subtracting(found).count
+            let added = Set(found).subtracting(expected).count
+            return "\(missing) of \(expected.count) rules gone, \(added) foreign added"
+        } catch .tableNotFound {
+            return "the table was deleted"
+        } catch {
+            return nil
+        }
+    }
+
+    /// Other tables' base chains on the forward hook that can drop a packet (policy drop, or any rule),
+    /// described; empty when there are none (the usual case: the chain dump is all it costs).
+    func foreignForwardFilters() -> [String] {
+        guard let socket = try? NFTablesSocket(),
+            let chains = try? socket.baseChains(excludingTable: MSSClampRuleset.defaultTableName)
+        else { return [] }
+        let forward = chains.filter { $0.hook == "forward" }
+        guard !forward.isEmpty else { return [] }
+        let counts = (try? socket.ruleCounts()) ?? [:]
+        return forward.compactMap { chain in
+            let rules = counts["\(chain.family) \(chain.table) \(chain.chain)"] ?? 0
+            guard chain.dropsByDefault || rules > 0 else { return nil }
+            return "\(chain) with \(rules) rule\(rules == 1 ? "" : "s")"
+        }
+    }
+
+    /// The IPv4 forwarding switch of each of `interfaces` (sysctl name → on); interfaces that are not
+    /// there are left out.
+    func interfaceForwarding(_ interfaces: [String]) -> [String: Bool] {
+        var result: [String: Bool] = [:]
+        for interface in interfaces {
+            guard let value = try? Sysctl.read("/proc/sys/net/ipv4/conf/\(interface)/forwarding") else { continue }
+            result["net.ipv4.conf.\(interface).forwarding"] = value == "1"
+        }
+        return result
+    }
+
+    /// Our addresses inside `subnets` (never `excluding`, the virtual IP), with their interfaces: where the
+    /// LAN side is.
+    func lanAddresses(in subnets: [IPPrefix], excluding: IPAddress?) -> [(address: IPAddress, interface: String)] {
+        guard let addresses = try? netlink.addresses(family: .all, interfaceIndex: nil),
+            let links = try? netlink.links()
+        else { return [] }
+        let names = Dictionary(links.map { ($0.index, $0.name) }, uniquingKeysWith: { a, _ in a })
+        return addresses.compactMap { entry in
+            guard entry.address != excluding, subnets.contains(where: { $0.contains(entry.address) }),
+                let name = names[entry.interfaceIndex]
+            else { return nil }
+            return (entry.address, name)
+        }
     }
 
     /// The named counters of meshgate's table (policy rules, `deny_forward`, `deny_input`).

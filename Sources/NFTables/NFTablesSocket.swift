@@ -100,7 +100,7 @@ public final class NFTablesSocket {
     /// - Throws: ``NFTablesError/request(operation:errno:)`` with the kernel's errno (ENOENT for a missing
     ///   object), or whatever `onReply` throws.
     func query(
-        _ operation: String, type: nf_tables_msg_types, flags: Int32,
+        _ operation: String, type: nf_tables_msg_types, flags: Int32, family: UInt16 = NetlinkBatch.family,
         payload: (UnsafeMutablePointer<nlmsghdr>) -> Void, onAttempt: () -> Void = {},
         onReply: (UnsafePointer<nlmsghdr>) throws(NFTablesError) -> Void
     ) throws(NFTablesError) {
@@ -114,7 +114,7 @@ public final class NFTablesSocket {
                 let requestFlags = UInt16(NLM_F_REQUEST | (isDump ? flags : flags | NLM_F_ACK))
                 guard
                     let header = nftnl_nlmsg_build_hdr(
-                        buffer, UInt16(type.rawValue), NetlinkBatch.family, requestFlags, sequence)
+                        buffer, UInt16(type.rawValue), family, requestFlags, sequence)
                 else { return 0 }
                 payload(header)
                 return Int(NetlinkTransport.MessageHeader(header).length)

@@ -224,6 +224,70 @@ public enum MetricCatalog {
         labelNames: ["version"]
     )
 
+    // MARK: - Health and end-to-end paths
+
+    /// `meshgate_health_problems{kind,severity}`: how many problems of each kind the gateway sees now;
+    /// every kind is exported (0 when absent) at its severity.
+    public static let healthProblems = MetricDefinition(
+        name: "meshgate_health_problems",
+        help:
+            "Problems this gateway sees now, by kind (see `meshgate status`): non-zero means traffic is or may be dropped.",
+        kind: .gauge,
+        labelNames: ["kind", "severity"]
+    )
+
+    /// `meshgate_health_status`: 0 OK, 1 warning, 2 critical (what `meshgate health` exits with).
+    public static let healthStatus = MetricDefinition(
+        name: "meshgate_health_status",
+        help: "The health verdict: 0 OK, 1 warning, 2 critical (the exit status of `meshgate health`).",
+        kind: .gauge,
+        labelNames: []
+    )
+
+    /// `meshgate_forwarding_disabled_total{switch}`: times a forwarding sysctl was found off.
+    public static let forwardingDisabled = MetricDefinition(
+        name: "meshgate_forwarding_disabled_total",
+        help: "Times a forwarding sysctl this gateway needs was found switched off (global ones are switched back on).",
+        kind: .counter,
+        labelNames: ["switch"]
+    )
+
+    /// `meshgate_ruleset_changes_total`: times meshgate's nftables table was found changed and reinstalled.
+    public static let rulesetChanges = MetricDefinition(
+        name: "meshgate_ruleset_changes_total",
+        help: "Times meshgate's nftables table (MSS clamp, policy) was found missing or changed and was reinstalled.",
+        kind: .counter,
+        labelNames: []
+    )
+
+    /// `meshgate_path_up{subnet,target}`: 1 while end-to-end probes to the host behind a remote subnet are
+    /// answered, 0 when they are not.
+    public static let pathUp = MetricDefinition(
+        name: "meshgate_path_up",
+        help:
+            "Whether end-to-end probes from this gateway's LAN side to the target behind the remote subnet are answered.",
+        kind: .gauge,
+        labelNames: ["subnet", "target"]
+    )
+
+    /// `meshgate_path_rtt_seconds{subnet}`: end-to-end probe round trips (site pair RTT).
+    public static let pathRTT = MetricDefinition(
+        name: "meshgate_path_rtt_seconds",
+        help: "Round-trip time of the end-to-end probes to the target behind the remote subnet, LAN side to LAN side.",
+        kind: .histogram(buckets: [
+            0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
+        ]),
+        labelNames: ["subnet"]
+    )
+
+    /// `meshgate_path_loss_ratio{subnet}`: unanswered share of the recent end-to-end probes.
+    public static let pathLoss = MetricDefinition(
+        name: "meshgate_path_loss_ratio",
+        help: "Share of the recent end-to-end probes to the target behind the remote subnet that got no answer.",
+        kind: .gauge,
+        labelNames: ["subnet"]
+    )
+
     /// Every definition above, in the order of the list.
     public static let all: [MetricDefinition] = [
         peerUp, peerLastHandshakeTimestamp, peerReceiveBytes, peerTransmitBytes, peerRTT, peerProbeLoss,
@@ -231,7 +295,8 @@ public enum MetricCatalog {
         routePrimary, routesInstalled, routeLastChangeTimestamp, failovers, failoverDuration, haRole,
         ipForwardingEnabled, mssClampedPackets, packetsDropped, routeMessagesDropped, handshakes,
         roleChangeHookRuns, buildInfo, policyEnforced, policyPackets, policyBytes, firewallDroppedPackets,
-        routesRefused,
+        routesRefused, healthProblems, healthStatus, forwardingDisabled, rulesetChanges, pathUp, pathRTT,
+        pathLoss,
     ]
 
     /// The per-peer definitions: the series ``MetricsRegistry/removePeer(name:)`` deletes.

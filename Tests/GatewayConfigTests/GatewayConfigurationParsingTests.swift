@@ -356,11 +356,32 @@ struct GatewayConfigurationParsingTests {
             .invalidValue(key: "kernel.route_table", value: "local", reason: "table 255 (local) belongs to the kernel")
         ),
         (
+            "a probe target outside its subnet",
+            ConfigFixtures.config(advertise: "advertise: [{prefix: 10.10.10.0/24, probe: 10.20.10.100}]"),
+            .invalidValue(
+                key: "advertise[0].probe", value: "10.20.10.100",
+                reason: "a probe target is a host inside 10.10.10.0/24")
+        ),
+        (
+            "an unknown key in an advertise entry",
+            ConfigFixtures.config(advertise: "advertise: [{prefix: 10.10.10.0/24, probes: 10.10.10.100}]"),
+            .unknownKey("advertise[0].probes")
+        ),
+        (
             "metrics without listen",
             ConfigFixtures.config(extra: "metrics: {}"),
             .missingKey("metrics.listen")
         ),
     ]
+
+    @Test("an advertise entry may be a mapping with a probe target; plain and mapped entries mix")
+    func probeTargets() throws {
+        let yaml = ConfigFixtures.config(
+            advertise: "advertise: [{prefix: 10.10.10.0/24, probe: 10.10.10.100}, 10.10.20.0/24]")
+        let config = try GatewayConfiguration.parse(yaml: yaml).get()
+        #expect(config.advertise == [IPPrefix("10.10.10.0/24")!, IPPrefix("10.10.20.0/24")!])
+        #expect(config.probeTargets == [IPPrefix("10.10.10.0/24")!: IPAddress("10.10.10.100")!])
+    }
 
     @Test("each broken rule yields an error naming the key", arguments: badConfigurations)
     func badConfiguration(rule: String, yaml: String, expected: ConfigError) throws {

@@ -74,7 +74,7 @@ struct CLITests {
             #expect(result.status == .exited(1), "\(arguments): \(result)")
             let object = try JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8)) as? [String: Any]
             #expect(object?["ok"] as? Bool == false, "\(result)")
-            #expect(object?["schema_version"] as? Int == 1, "\(result)")
+            #expect(object?["schema_version"] as? Int == 2, "\(result)")
             #expect((object?["error"] as? String)?.contains(socket) == true, "\(result)")
             #expect(!result.standardOutput.contains("\\/"), "escaped slashes: \(result.standardOutput)")
         }

@@ -496,9 +496,9 @@ struct GatewayLabTests {
             case .unknownKey:
                 config.replacingOccurrences(of: "  mtu: 1280\n", with: "  mtu: 1280\n  bogus_option: true\n")
             case .nonCanonicalPrefix:
-                config.replacingOccurrences(of: "advertise: [10.10.10.0/24]", with: "advertise: [10.10.10.1/24]")
+                config.replacingOccurrences(of: LabRegion.nyc1.advertiseLine, with: "advertise: [10.10.10.1/24]")
             case .publicSubnet:
-                config.replacingOccurrences(of: "advertise: [10.10.10.0/24]", with: "advertise: [8.8.8.0/24]")
+                config.replacingOccurrences(of: LabRegion.nyc1.advertiseLine, with: "advertise: [8.8.8.0/24]")
             case .worldReadableKey: config
             }
         }

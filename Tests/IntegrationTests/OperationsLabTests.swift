@@ -61,7 +61,7 @@ struct OperationsLabTests {
         let primaries = try await lab.restoreBaseline()
         let rules = try await Command.run(["promtool", "check", "rules", Self.rulesFile], check: false)
         #expect(rules.succeeded, "\(rules)")
-        #expect(rules.standardOutput.contains("SUCCESS: 9 rules found"), "\(rules)")
+        #expect(rules.standardOutput.contains("SUCCESS: 12 rules found"), "\(rules)")
         for gateway in LabGateway.allCases {
             let scrape = try await lab.scrapeMetrics(gateway)
             let check = try await Command.run(["promtool", "check", "metrics"], input: scrape.text, check: false)
@@ -117,7 +117,7 @@ struct OperationsLabTests {
         var rules: [PrometheusRule] = []
         let evaluated = await pollUntil(timeout: .seconds(10), interval: .milliseconds(250)) { () -> Bool? in
             rules = (try? await prometheus.rules()) ?? []
-            return rules.count == 9 && rules.allSatisfy { $0.health == "ok" } ? true : nil
+            return rules.count == 12 && rules.allSatisfy { $0.health == "ok" } ? true : nil
         }
         #expect(evaluated == true, "rules as Prometheus evaluates them: \(rules)")
 
@@ -228,7 +228,7 @@ struct OperationsLabTests {
         try await lab.makePrimary(.nyc1a)
         let original = try lab.readConfig(.nyc1a)
         let extended = try ConfigEdit.replacing(
-            "advertise: [\(LabRegion.nyc1.subnet)]", with: "advertise: [\(LabRegion.nyc1.subnet), \(Self.addedSubnet)]",
+            LabRegion.nyc1.advertiseLine, with: "advertise: [\(LabRegion.nyc1.advertiseEntry), \(Self.addedSubnet)]",
             in: original)
         let auditBefore = lab.auditLog(.nyc1a).events.count
         let fsn1AuditBefore = lab.auditLog(.fsn1a).events.count

@@ -197,7 +197,8 @@ struct PolicyLabTests {
             try lab.writeConfig(
                 hijacker,
                 config.replacingOccurrences(
-                    of: "advertise: [10.20.10.0/24]", with: "advertise: [10.20.10.0/24, \(hijacked)]"))
+                    of: LabRegion.fsn1.advertiseLine,
+                    with: "advertise: [\(LabRegion.fsn1.advertiseEntry), \(hijacked)]"))
             #expect(try lab.readConfig(hijacker).contains(hijacked), "the lab config spells advertise as expected")
             #expect(try await lab.reloadConfig(hijacker).succeeded)
             try await Task.sleep(for: .seconds(2))
@@ -206,7 +207,8 @@ struct PolicyLabTests {
                 #expect(!routes.contains(hijacked), "\(gateway) installed \(hijacked): \(routes)")
                 let problems = try await lab.status(gateway).problems ?? []
                 #expect(
-                    problems.contains { $0.contains(hijacked) && $0.contains(hijacker.name) }, "\(gateway): \(problems)"
+                    problems.contains { $0.message.contains(hijacked) && $0.message.contains(hijacker.name) },
+                    "\(gateway): \(problems)"
                 )
                 let refused = try await lab.scrapeMetrics(gateway).value(
                     "meshgate_routes_refused_total", ["reason": "not_approved"])
@@ -368,8 +370,8 @@ struct PolicyLabTests {
         var problems: [String] = []
         var seen: [String] = []
         for _ in 0..<50 {
-            problems = try await lab.status(gateway).problems ?? []
-            seen = try await lab.status(.nyc1a).problems ?? []
+            problems = try await lab.status(gateway).problems?.map(\.message) ?? []
+            seen = try await lab.status(.nyc1a).problems?.map(\.message) ?? []
             if problems.contains(where: { $0.contains("gw-nyc1-a runs no policy") })
                 && seen.contains(where: { $0.contains("gw-fsn1-a runs policy sha256") })
             {

@@ -76,6 +76,9 @@ public enum LabRegion: String, CaseIterable, Sendable, CustomStringConvertible {
     public var virtualIP: String { self == .nyc1 ? "10.10.10.1" : "10.20.10.1" }
     /// The LAN host's address.
     public var hostAddress: String { self == .nyc1 ? "10.10.10.100" : "10.20.10.100" }
+    /// The `advertise:` line of the region's gateway configs: the subnet, probed end to end at the host.
+    public var advertiseLine: String { "advertise: [\(advertiseEntry)]" }
+    public var advertiseEntry: String { "{prefix: \(subnet), probe: \(hostAddress)}" }
 }
 
 /// Failures of the gateway lab itself (not of the behaviour under test).
@@ -122,7 +125,24 @@ public struct GatewayStatus: Decodable, Sendable {
     public let routesInstalled: Int
     public let policy: String?
     public let policyDigest: String?
-    public let problems: [String]?
+    public let health: String?
+    public let problems: [Problem]?
+
+    /// One entry of the health verdict.
+    public struct Problem: Decodable, Sendable, CustomStringConvertible {
+        public let kind: String
+        public let subject: String
+        public let severity: String
+        public let message: String
+        public let hint: String
+        public let since: String
+        public var description: String { "\(severity) \(kind) \(subject): \(message)" }
+    }
+
+    /// The problems of `kind` (about `subject`, when given).
+    public func problems(_ kind: String, subject: String? = nil) -> [Problem] {
+        (problems ?? []).filter { $0.kind == kind && (subject == nil || $0.subject == subject) }
+    }
 
     /// This gateway's HA group (the lab puts every gateway in one).
     public var group: Group? { groups.first }

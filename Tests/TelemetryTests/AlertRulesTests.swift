@@ -10,7 +10,7 @@ struct AlertRulesTests {
     func checkRules() throws {
         let run = try Promtool.run(["check", "rules", Self.rules])
         #expect(run.status == 0, "\(run.output)")
-        #expect(run.output.contains("SUCCESS: 9 rules found"), "\(run.output)")
+        #expect(run.output.contains("SUCCESS: 12 rules found"), "\(run.output)")
     }
 
     @Test("promtool test rules: peer down, route without primary and the other alerts fire on synthetic series")

@@ -32,6 +32,13 @@ struct MetricCatalogTests {
             "meshgate_policy_bytes_total": ["rule"],
             "meshgate_firewall_dropped_packets_total": [],
             "meshgate_routes_refused_total": ["reason"],
+            "meshgate_health_problems": ["kind", "severity"],
+            "meshgate_health_status": [],
+            "meshgate_forwarding_disabled_total": ["switch"],
+            "meshgate_ruleset_changes_total": [],
+            "meshgate_path_up": ["subnet", "target"],
+            "meshgate_path_rtt_seconds": ["subnet"],
+            "meshgate_path_loss_ratio": ["subnet"],
         ]
         let actual = Dictionary(uniqueKeysWithValues: MetricCatalog.all.map { ($0.name, $0.labelNames) })
         #expect(actual == expected)

@@ -33,7 +33,35 @@ struct MetricsRegistryTests {
         registry.setPolicyTotals(rule: "acls[0]", packets: 5, bytes: 300)
         registry.setFirewallDroppedTotal(7)
         registry.setRoutesRefusedTotal(reason: "not_approved", total: 1)
+        registry.setHealth(
+            counts: ["path_down": ("critical", 2)],
+            allKinds: [("path_down", "critical"), ("key_expiring", "warning")], status: 2)
+        registry.setForwardingDisabledTotal(switch: "net.ipv4.ip_forward", total: 3)
+        registry.setRulesetChangesTotal(1)
+        registry.setPath(subnet: "10.20.10.0/24", target: "10.20.10.100", up: false, loss: 0.5)
+        registry.observePathRTT(subnet: "10.20.10.0/24", seconds: 0.002)
         return registry
+    }
+
+    @Test("health problems export every kind at its severity, 0 when absent; a path that is no longer probed goes")
+    func healthAndPaths() throws {
+        let registry = Self.populatedRegistry()
+        var exposition = try Exposition(registry.render())
+        #expect(exposition.value("meshgate_health_problems", ["kind": "path_down", "severity": "critical"]) == 2)
+        #expect(exposition.value("meshgate_health_problems", ["kind": "key_expiring", "severity": "warning"]) == 0)
+        #expect(exposition.value("meshgate_health_status") == 2)
+        #expect(exposition.value("meshgate_forwarding_disabled_total", ["switch": "net.ipv4.ip_forward"]) == 3)
+        #expect(exposition.value("meshgate_path_up", ["subnet": "10.20.10.0/24", "target": "10.20.10.100"]) == 0)
+        // A kind whose problems change severity keeps one series.
+        registry.setHealth(
+            counts: ["key_expiring": ("critical", 1)],
+            allKinds: [("path_down", "critical"), ("key_expiring", "warning")], status: 2)
+        exposition = try Exposition(registry.render())
+        #expect(exposition.samples(named: "meshgate_health_problems").count == 2)
+        #expect(exposition.value("meshgate_health_problems", ["kind": "key_expiring", "severity": "critical"]) == 1)
+        registry.removePath(subnet: "10.20.10.0/24", target: "10.20.10.100")
+        exposition = try Exposition(registry.render())
+        #expect(exposition.samples(named: "meshgate_path_up").isEmpty)
     }
 
     @Test("renders every catalogue metric with HELP and TYPE lines")

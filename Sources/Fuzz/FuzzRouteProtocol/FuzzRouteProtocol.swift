@@ -33,7 +33,7 @@ public func fuzzRouteProtocol(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt
         _ = DesiredRoutes(table: table, now: now, reports: election.reports(now: now))
     case .withdraw(let withdraw):
         _ = table.apply(message, from: withdraw.sender, now: now)
-    case .policy:
+    case .policy, .probeTargets:
         _ = table.apply(message, from: message.sender, now: now)
     }
     _ = election.tick(now: now)

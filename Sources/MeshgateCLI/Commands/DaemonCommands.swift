@@ -15,8 +15,10 @@ struct DaemonOptions: ParsableArguments {
     @Flag(help: "Print machine-readable JSON instead of text.")
     var json = false
 
-    /// Sends `request`; prints JSON or hands the response to `human`. A daemon-side error exits 1.
-    func run(_ request: ControlRequest, human: (ControlResponse) -> Void) throws {
+    /// Sends `request`; prints JSON or hands the response to `human`, and returns it. A daemon-side error
+    /// exits 1.
+    @discardableResult
+    func run(_ request: ControlRequest, human: (ControlResponse) -> Void) throws -> ControlResponse {
         let response: ControlResponse
         do {
             response = try ControlClient.send(request, socketPath: socket)
@@ -37,6 +39,7 @@ struct DaemonOptions: ParsableArguments {
             if !json { printError("meshgate: \(response.error ?? "the daemon refused the request")") }
             throw ExitCode.failure
         }
+        return response
     }
 }
 

@@ -44,18 +44,7 @@ extension Advertisement {
             }
             writer.u16(UInt16(routes.routes.count))
             for route in routes.routes {
-                precondition(route.prefix.isCanonical, "advertised prefixes must be canonical")
-                switch route.prefix.address {
-                case .v4(let address):
-                    writer.u8(4)
-                    writer.u8(UInt8(route.prefix.length))
-                    writer.u32(address.value)
-                case .v6(let address):
-                    writer.u8(6)
-                    writer.u8(UInt8(route.prefix.length))
-                    writer.u64(address.high)
-                    writer.u64(address.low)
-                }
+                writer.prefix(route.prefix)
                 if let group = route.group {
                     guard let index = routes.groups.firstIndex(where: { $0.group == group }) else {
                         preconditionFailure("route group \(group) has no group record")
@@ -71,6 +60,15 @@ extension Advertisement {
             precondition(policy.digest.isEmpty || policy.digest.count == 32, "a policy digest is SHA-256")
             writer.u8(UInt8(policy.digest.count))
             writer.bytes += policy.digest
+        case .probeTargets(let message):
+            precondition(message.targets.count <= 65535, "at most 65535 probe targets")
+            writer.u16(UInt16(message.targets.count))
+            // Sorted, so a message has one encoding.
+            for (prefix, target) in message.targets.sorted(by: { $0.key < $1.key }) {
+                precondition(prefix.contains(target), "a probe target lies inside its prefix")
+                writer.prefix(prefix)
+                writer.address(target)
+            }
         }
         return writer.bytes
     }
@@ -145,6 +143,20 @@ extension Advertisement {
             var digest: [UInt8] = []
             for _ in 0..<length { digest.append(try reader.u8("digest")) }
             return .policy(PolicyDigest(sender: sender, sequence: sequence, digest: digest))
+        case .probeTargets:
+            let count = try reader.u16("target_count")
+            var targets: [IPPrefix: IPAddress] = [:]
+            var last: IPPrefix?
+            for _ in 0..<count {
+                let prefix = try reader.prefix()
+                // Strictly ascending: unique, and one encoding per message.
+                if let last, !(last < prefix) { throw .duplicatePrefix(prefix.description) }
+                last = prefix
+                let target = try reader.address(family: prefix.address.isV4 ? 4 : 6, field: "target.address")
+                guard prefix.contains(target) else { throw .probeTargetOutsidePrefix(prefix.description) }
+                targets[prefix] = target
+            }
+            return .probeTargets(ProbeTargets(sender: sender, sequence: sequence, targets: targets))
         }
     }
 }
@@ -166,6 +178,22 @@ private struct ByteWriter {
 
     mutating func u64(_ value: UInt64) {
         for shift in stride(from: 56, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: value >> shift)) }
+    }
+
+    mutating func prefix(_ prefix: IPPrefix) {
+        precondition(prefix.isCanonical, "advertised prefixes must be canonical")
+        u8(prefix.address.isV4 ? 4 : 6)
+        u8(UInt8(prefix.length))
+        address(prefix.address)
+    }
+
+    mutating func address(_ address: IPAddress) {
+        switch address {
+        case .v4(let a): u32(a.value)
+        case .v6(let a):
+            u64(a.high)
+            u64(a.low)
+        }
     }
 
     mutating func name(_ name: String) {
@@ -234,19 +262,22 @@ private struct ByteReader {
         return String(decoding: raw, as: UTF8.self)
     }
 
-    mutating func prefix() throws(AdvertisementDecodeError) -> IPPrefix {
-        let family = try u8("route.family")
-        let length = try u8("route.length")
-        let address: IPAddress
+    mutating func address(family: UInt8, field: String) throws(AdvertisementDecodeError) -> IPAddress {
         switch family {
         case 4:
-            address = .v4(IPv4Address(value: try u32("route.address")))
+            return .v4(IPv4Address(value: try u32(field)))
         case 6:
-            let high = try u64("route.address")
-            address = .v6(IPv6Address(high: high, low: try u64("route.address")))
+            let high = try u64(field)
+            return .v6(IPv6Address(high: high, low: try u64(field)))
         default:
             throw .invalidAddressFamily(family)
         }
+    }
+
+    mutating func prefix() throws(AdvertisementDecodeError) -> IPPrefix {
+        let family = try u8("route.family")
+        let length = try u8("route.length")
+        let address = try address(family: family, field: "route.address")
         guard let prefix = IPPrefix(address: address, length: Int(length)) else {
             throw .invalidPrefixLength(length)
         }

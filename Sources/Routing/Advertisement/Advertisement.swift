@@ -22,6 +22,7 @@ public import NetworkTypes
 /// | routes | route record | | `family` (1: `4` or `6`), `length` (1), `address` (4 or 16), `group_index` (1: `0` none, `k` = k-th group record) |
 /// | withdraw | — | 0 | no body: every route of the sender is gone now |
 /// | policy | `digest` | 1 + n | length byte `0` (no policy) or `32`, then the SHA-256 of the sender's policy file |
+/// | probe targets | `count` | 2 | 0...65535 records: a route's `family`, `length`, `address`, then the target `address` (4 or 16, same family, inside the prefix) |
 ///
 /// Decoding is strict so that each message has exactly one encoding: prefixes must be canonical and
 /// unique, group names unique, reserved bits zero, and the datagram must end exactly after the last
@@ -41,6 +42,9 @@ public enum Advertisement: Sendable, Hashable {
     /// The digest of the policy the sender enforces, sent with every routes message, so that a gateway
     /// whose policy differs from its peers' is seen.
     case policy(PolicyDigest)
+    /// Where the sender's subnets can be probed end to end (a host behind the subnet that answers ICMP
+    /// echo), sent with every routes message.
+    case probeTargets(ProbeTargets)
 
     /// The wire-format version this code writes and the only one it reads.
     public static let version: UInt8 = 1
@@ -60,6 +64,7 @@ public enum Advertisement: Sendable, Hashable {
         case routes = 2
         case withdraw = 3
         case policy = 4
+        case probeTargets = 5
     }
 
     /// A hello: the sender's liveness, LAN health and role claim in one HA group.
@@ -175,6 +180,20 @@ public enum Advertisement: Sendable, Hashable {
         }
     }
 
+    /// A probe-targets message: for some of the sender's prefixes, a host inside it to probe.
+    public struct ProbeTargets: Sendable, Hashable {
+        public var sender: String
+        public var sequence: UInt64
+        /// Prefix → target address inside it; prefixes canonical and unique.
+        public var targets: [IPPrefix: IPAddress]
+
+        public init(sender: String, sequence: UInt64, targets: [IPPrefix: IPAddress]) {
+            self.sender = sender
+            self.sequence = sequence
+            self.targets = targets
+        }
+    }
+
     /// The message's kind.
     public var kind: Kind {
         switch self {
@@ -182,6 +201,7 @@ public enum Advertisement: Sendable, Hashable {
         case .routes: .routes
         case .withdraw: .withdraw
         case .policy: .policy
+        case .probeTargets: .probeTargets
         }
     }
 
@@ -192,6 +212,7 @@ public enum Advertisement: Sendable, Hashable {
         case .routes(let routes): routes.sender
         case .withdraw(let withdraw): withdraw.sender
         case .policy(let policy): policy.sender
+        case .probeTargets(let targets): targets.sender
         }
     }
 
@@ -202,6 +223,7 @@ public enum Advertisement: Sendable, Hashable {
         case .routes(let routes): routes.sequence
         case .withdraw(let withdraw): withdraw.sequence
         case .policy(let policy): policy.sequence
+        case .probeTargets(let targets): targets.sequence
         }
     }
 

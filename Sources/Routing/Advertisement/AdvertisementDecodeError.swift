@@ -35,6 +35,8 @@ public enum AdvertisementDecodeError: Error, Sendable, Hashable, CustomStringCon
     case trailingBytes(Int)
     /// A policy digest that is neither absent (0) nor SHA-256 (32 bytes).
     case invalidDigestLength(UInt8)
+    /// A probe target outside the prefix it is for (the prefix's text form).
+    case probeTargetOutsidePrefix(String)
 
     /// A sentence for the log, naming the field or value at fault.
     public var description: String {
@@ -58,6 +60,7 @@ public enum AdvertisementDecodeError: Error, Sendable, Hashable, CustomStringCon
             "field \(field) is \(value), above the largest term \(Advertisement.maximumTerm)"
         case .trailingBytes(let count): "\(count) unexpected bytes after the message"
         case .invalidDigestLength(let length): "policy digest of \(length) bytes (expected 0 or 32)"
+        case .probeTargetOutsidePrefix(let prefix): "probe target outside its prefix \(prefix)"
         }
     }
 
@@ -81,6 +84,7 @@ public enum AdvertisementDecodeError: Error, Sendable, Hashable, CustomStringCon
         case .termOutOfRange: "term_out_of_range"
         case .trailingBytes: "trailing_bytes"
         case .invalidDigestLength: "invalid_digest_length"
+        case .probeTargetOutsidePrefix: "probe_target_outside_prefix"
         }
     }
 }

@@ -9,7 +9,9 @@ public import NetworkTypes
 ///   order (``PrimaryView``), among the members advertising the prefix. With no claimant the prefix is
 ///   listed in ``withoutPrimary`` and keeps its `previous` next hop if that gateway still advertises it,
 ///   so a hand-over in progress does not remove the route;
-/// - advertised by several units (groups or lone gateways): a ``RouteConflict``; the unit of the lowest
+/// - advertised by several units (groups or lone gateways): a ``RouteConflict``. The unit that carries
+///   the prefix now (its `previous` next hop still advertises it) keeps it, so a newcomer advertising
+///   another region's subnet cannot take it away; with no previous next hop, the unit of the lowest
 ///   gateway name is used as above.
 ///
 /// - lying strictly inside a prefix that an HA group advertises, from anyone outside that group: refused
@@ -56,7 +58,8 @@ public struct DesiredRoutes: Sendable, Hashable {
         let grouped = Set(
             advertisers.flatMap { prefix, list in list.compactMap { $0.group.map { GroupedPrefix(prefix, $0) } } })
         for (prefix, list) in advertisers {
-            guard let lowest = list.min(by: { $0.gateway < $1.gateway }) else { continue }
+            let incumbent = previous[prefix].flatMap { kept in list.first { $0.gateway == kept } }
+            guard let lowest = incumbent ?? list.min(by: { $0.gateway < $1.gateway }) else { continue }
             let unit = RouteTable.unitKey(gateway: lowest.gateway, group: lowest.group)
             if grouped.contains(where: { $0.prefix != prefix && $0.prefix.contains(prefix) && $0.group != lowest.group }
             ) {

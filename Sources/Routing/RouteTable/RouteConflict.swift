@@ -1,14 +1,15 @@
 public import NetworkTypes
 
 /// The same prefix advertised by gateways that are not all members of one HA group: a
-/// misconfiguration. Traffic still goes somewhere deterministic: the gateway with the lowest name wins,
-/// together with its HA group if it advertises the prefix as a group member.
+/// misconfiguration or a hijack. ``DesiredRoutes`` keeps the prefix with the unit that carries it; a
+/// gateway that never routed it picks the lowest name's unit.
 public struct RouteConflict: Sendable, Hashable, CustomStringConvertible {
     /// The contested prefix.
     public var prefix: IPPrefix
     /// Every gateway advertising it, sorted by name.
     public var gateways: [String]
-    /// The lowest gateway name, whose unit (its HA group, or itself alone) keeps the prefix.
+    /// The lowest gateway name, whose unit (its HA group, or itself alone) takes the prefix where none
+    /// carried it before.
     public var winner: String
 
     public init(prefix: IPPrefix, gateways: [String], winner: String) {
@@ -18,6 +19,6 @@ public struct RouteConflict: Sendable, Hashable, CustomStringConvertible {
     }
 
     public var description: String {
-        "conflict: \(prefix) advertised by \(gateways.joined(separator: ", ")) outside one HA group; \(winner) wins (lowest name)"
+        "conflict: \(prefix) advertised by \(gateways.joined(separator: ", ")) outside one HA group; it stays with the gateway carrying it (else \(winner), the lowest name)"
     }
 }

@@ -31,6 +31,10 @@ struct Mesh {
     var drops: (String, String) -> Bool = { _, _ in false }
     /// The same for LAN hellos, which do not cross the WAN (`drops` does not apply to them).
     var lanDrops: (String, String) -> Bool = { _, _ in false }
+    /// What each gateway's driver reads back from the kernel at housekeeping (none: nothing is passed).
+    var kernel: [String: KernelObservation] = [:]
+    /// Whether a path probe from the gateway to the target is answered (the far side forwards it).
+    var pathAnswered: (String, IPAddress) -> Bool = { _, _ in true }
     private var addressOf: [String: IPAddress] = [:]
     private var nameAt: [IPAddress: String] = [:]
 
@@ -127,12 +131,18 @@ struct Mesh {
                     PeerSessions(
                         wallSeconds: wallSeconds,
                         lastHandshake: Dictionary(uniqueKeysWithValues: peers.map { ($0, wallSeconds - 1) }))))
+            if let observation = kernel[node.controller.config.node.name] {
+                inputs.append(.kernelObservation(observation))
+            }
         }
         return inputs
     }
 
     private mutating func route(_ out: Output, from sender: String) {
         guard let source = addressOf[sender] else { return }
+        for probe in out.pathProbes where pathAnswered(sender, probe.target) {
+            inFlight.append((now + Mesh.latency * 2, sender, .pathProbeAnswer(sequence: probe.sequence)))
+        }
         for datagram in out.datagrams {
             guard let to = nameAt[datagram.peer.address], nodes[to]?.alive == true else { continue }
             let dropped = datagram.channel == .lanHello ? lanDrops(sender, to) : drops(sender, to)

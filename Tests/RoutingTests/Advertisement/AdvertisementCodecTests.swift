@@ -33,7 +33,31 @@ struct AdvertisementCodecTests {
 
     static let noPolicy = Advertisement.policy(.init(sender: "gw-fsn1-a", sequence: 101, digest: []))
 
-    static let all: [Advertisement] = [hello, routes, routesWithoutPrimary, emptyRoutes, withdraw, policy, noPolicy]
+    static let probeTargets = Advertisement.probeTargets(
+        .init(
+            sender: "gw-fsn1-a", sequence: 102,
+            targets: [
+                prefix("10.20.10.0/24"): IPAddress("10.20.10.100")!, prefix("fd00:20::/48"): IPAddress("fd00:20::64")!,
+            ]))
+
+    static let all: [Advertisement] = [
+        hello, routes, routesWithoutPrimary, emptyRoutes, withdraw, policy, noPolicy, probeTargets,
+    ]
+
+    @Test("probe targets are prefix and address records in prefix order; a target outside its prefix is refused")
+    func probeTargetLayout() {
+        let bytes = Self.probeTargets.encode()
+        // header 1+1+8+(1+9), count 2, then 4|24|addr|target (10 bytes), 6|48|addr|target (34 bytes)
+        #expect(bytes.count == 20 + 2 + 10 + 34)
+        #expect(Array(bytes[20..<22]) == [0, 2])
+        #expect(Array(bytes[22..<24]) == [4, 24])
+        #expect(Array(bytes[28..<32]) == [10, 20, 10, 100])
+        var outside = bytes
+        outside[29] = 99  // the target becomes 10.99.10.100
+        #expect(throws: AdvertisementDecodeError.probeTargetOutsidePrefix("10.20.10.0/24")) {
+            try Advertisement.decode(outside).get()
+        }
+    }
 
     @Test("a policy message is the digest with its length, and only 0 or 32 bytes are accepted")
     func policyLayout() {

@@ -106,7 +106,7 @@ struct RouteTableTests {
         let conflict = RouteConflict(prefix: prefix("10.1.0.0/16"), gateways: ["gw-a", "gw-b"], winner: "gw-a")
         #expect(detected == [.added(prefix("10.1.0.0/16"), gateway: "gw-a", group: nil), .conflictDetected(conflict)])
         #expect(table.conflicts == [conflict])
-        #expect(conflict.description.contains("gw-a wins"))
+        #expect(conflict.description.contains("else gw-a, the lowest name"))
         let resolved = table.withdraw(gateway: "gw-a")
         #expect(resolved.last == .conflictResolved(prefix("10.1.0.0/16")))
         #expect(table.conflicts.isEmpty)
