@@ -44,10 +44,12 @@ public enum ControlRequest: Codable, Sendable, Equatable {
     case status
     case routes
     case peers
-    /// Step the primary of `group` down, measure convergence and loss, restore unless `restore` is false.
-    case drillFailover(group: String, restore: Bool)
-    /// Withdraw `prefix` (one of ours) for a moment, measure convergence, re-advertise.
-    case drillWithdraw(prefix: String)
+    /// Step the primary of `group` down, measure convergence and LAN-to-LAN loss, restore unless `restore`
+    /// is false; the drill fails when more than `maxLossPercent` of the probes were lost.
+    case drillFailover(group: String, restore: Bool, maxLossPercent: Double? = nil)
+    /// Withdraw `prefix` (one of ours) for `holdSeconds` (default: a moment), measure convergence,
+    /// re-advertise.
+    case drillWithdraw(prefix: String, holdSeconds: Int? = nil)
     /// Re-read the config file and apply the difference.
     case reload
     /// Replace this gateway's private key; peers learn the new public key through the tunnel.
@@ -369,7 +371,8 @@ public struct DrillReport: Codable, Sendable, Equatable {
     public var subnet: String?
     public var fromPrimary: String?
     public var toPrimary: String?
-    public var convergenceMilliseconds: Double
+    /// nil when the drill did not converge within its timeout (see `verdict`).
+    public var convergenceMilliseconds: Double?
     public var probesSent: Int
     public var probesLost: Int
     public var longestGapMilliseconds: Double
@@ -381,9 +384,12 @@ public struct DrillReport: Codable, Sendable, Equatable {
 
     public init(
         kind: String, group: String? = nil, subnet: String? = nil, fromPrimary: String? = nil,
-        toPrimary: String? = nil, convergenceMilliseconds: Double, probesSent: Int, probesLost: Int,
-        longestGapMilliseconds: Double, restored: Bool, notes: [String] = []
+        toPrimary: String? = nil, convergenceMilliseconds: Double?, probesSent: Int, probesLost: Int,
+        longestGapMilliseconds: Double, restored: Bool, notes: [String] = [], passed: Bool? = nil,
+        verdict: String? = nil
     ) {
+        self.passed = passed
+        self.verdict = verdict
         self.kind = kind
         self.group = group
         self.subnet = subnet

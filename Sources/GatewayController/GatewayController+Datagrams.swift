@@ -116,6 +116,16 @@ extension GatewayController {
             }
             return nil
         }
+        if bytes.starts(with: BurstMessage.requestMagic) || bytes.starts(with: BurstMessage.stopMagic) {
+            // From a peer's overlay address only: the driver runs one burst at a time, from our LAN side.
+            guard otherPeers.contains(where: { $0.overlayAddress == datagram.peer.address }) else { return nil }
+            if let request = BurstMessage.parseRequest(bytes, from: datagram.peer) {
+                out.bursts.append(request)
+            } else if let id = BurstMessage.parseStop(bytes) {
+                out.burstStops.append(id)
+            }
+            return nil
+        }
         if let (id, flow) = ExplainMessage.parseQuery(bytes) {
             // From a peer's overlay address only (the socket is bound to the overlay), at a bounded rate.
             guard otherPeers.contains(where: { $0.overlayAddress == datagram.peer.address }) else { return nil }

@@ -198,7 +198,7 @@ extension GatewayController {
                     .peerDown, subject: peer.name, severity: subnets.isEmpty ? .warning : .critical,
                     message: subnets.isEmpty
                         ? "\(peer.name) does not answer"
-                        : "\(peer.name) does not answer, and \(subnets.map(\.description).joined(separator: ", ")) route through it",
+                        : "\(peer.name) does not answer, and traffic to \(subnets.map(\.description).joined(separator: ", ")) goes through it",
                     hint: hint))
         }
     }
@@ -218,6 +218,22 @@ extension GatewayController {
                 ))
         }
         // Our own subnets are not routed through the overlay here (the metric skips them too).
+        // Another gateway advertising one of our own subnets: refused here, but regions that do not know
+        // better may route it there.
+        for entry in routeTable.liveEntries(now: now).sorted(by: { $0.gateway < $1.gateway }) {
+            for prefix in entry.rejected.sorted() {
+                guard let own = config.advertise.first(where: { $0.contains(prefix) || prefix.contains($0) }) else {
+                    continue
+                }
+                found.append(
+                    HealthProblem(
+                        .routeConflict, subject: prefix.description, severity: .critical,
+                        message:
+                            "\(entry.gateway) advertises \(prefix), which overlaps this gateway's own subnet \(own): refused here, but other regions may send its traffic to \(entry.gateway)",
+                        hint: "remove the prefix from \(entry.gateway)'s advertise, or approve its owner in the policy")
+                )
+            }
+        }
         for prefix in withoutPrimary where !config.advertise.contains(prefix) {
             found.append(
                 HealthProblem(

@@ -84,6 +84,9 @@ public struct Output: Sendable {
     public var results: [RequestResult] = []
     /// End-to-end probes to send now: ICMP echo from `source` to `target`, the sequence in the payload.
     public var pathProbes: [PathProbe] = []
+    /// Drill probe bursts a peer asked for (``BurstMessage``), and bursts to end now, by id.
+    public var bursts: [BurstMessage.Request] = []
+    public var burstStops: [UInt32] = []
 
     public init() {}
 

@@ -107,7 +107,9 @@ enum HumanOutput {
         if let g = d.group { lines.append("group:        \(g)") }
         if let s = d.subnet { lines.append("subnet:       \(s)") }
         if let f = d.fromPrimary, let t = d.toPrimary { lines.append("primary:      \(f) -> \(t)") }
-        lines.append("converged in: \(format(d.convergenceMilliseconds, 1)) ms")
+        lines.append(
+            "converged in: "
+                + (d.convergenceMilliseconds.map { "\(format($0, 1)) ms" } ?? "TIMED OUT (did not converge)"))
         lines.append(
             "probes:       \(d.probesSent) sent, \(d.probesLost) lost, longest gap \(format(d.longestGapMilliseconds, 1)) ms"
         )

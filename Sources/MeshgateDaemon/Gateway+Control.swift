@@ -41,8 +41,9 @@ extension Gateway {
             }
             defer { operationInProgress.store(false, ordering: .releasing) }
             switch request {
-            case .drillFailover(let group, let restore): return drillFailover(group: group, restore: restore)
-            case .drillWithdraw(let prefix): return drillWithdraw(prefix: prefix)
+            case .drillFailover(let group, let restore, let maxLoss):
+                return drillFailover(group: group, restore: restore, maxLossPercent: maxLoss)
+            case .drillWithdraw(let prefix, let hold): return drillWithdraw(prefix: prefix, holdSeconds: hold ?? 0)
             case .rotateKey: return rotateKey(measure: false)
             case .reload: return reload()
             default: return rotateKey(measure: true)
@@ -108,7 +109,9 @@ extension Gateway {
                 let advertisers = controller.routeTable.advertisers(of: prefix, now: now)
                 var report = RouteReport(
                     subnet: prefix.description, via: controller.nextHops[prefix],
-                    group: advertisers.first?.group ?? nil, advertisers: advertisers.map(\.gateway).sorted(),
+                    group: (advertisers.first { $0.gateway == controller.nextHops[prefix] } ?? advertisers.first)?.group
+                        ?? nil,
+                    advertisers: advertisers.map(\.gateway).sorted(),
                     installed: kernel.installed.contains(prefix), local: false, lastChangeSeconds: lastChange)
                 report.path = paths[prefix.description]
                 reports.append(report)

@@ -18,7 +18,7 @@ extension Gateway {
     /// back through the mesh to our group's current primary: the path LAN-to-LAN traffic takes.
     static let probeInterval: Duration = .milliseconds(5)
 
-    func drillFailover(group: String, restore: Bool) -> ControlResponse {
+    func drillFailover(group: String, restore: Bool, maxLossPercent: Double?) -> ControlResponse {
         guard let ha = config.ha, ha.group == group else {
             return .failure(
                 "this gateway (\(config.node.name)) is not a member of HA group \(group); run the drill on one")
@@ -26,28 +26,74 @@ extension Gateway {
         guard let from = lock.withLock({ controller.election?.currentPrimary(now: Gateway.now())?.gateway }) else {
             return .failure("group \(group) has no primary right now; nothing to fail over")
         }
-        guard let probe = ProbeRun(gateway: self) else {
+        // LAN to LAN: a remote primary probes a host on our LAN (advertise[].probe) from its LAN side, through
+        // our group's primary both ways. Without a probe target, from our overlay address to the far gateway.
+        let lanToLAN = BurstDrill(gateway: self)
+        let probe = lanToLAN == nil ? ProbeRun(gateway: self) : nil
+        guard lanToLAN != nil || probe != nil else {
             return .failure("no remote gateway with a live tunnel to probe through; the drill needs one")
         }
-        probe.start()
+        guard lanToLAN?.start() ?? true else {
+            return .failure("the remote gateway \(lanToLAN?.remote ?? "?") refused to probe (not primary, or busy)")
+        }
+        probe?.start()
         Thread.sleep(forTimeInterval: 0.3)
         let started = Gateway.now()
         guard requestStepDown(of: from) else {
-            probe.stop()
+            _ = lanToLAN?.stop()
+            probe?.stop()
             return .failure("could not ask \(from) to step down")
         }
-        // Converged: a different primary elected here, and probes answered again afterwards.
+        // Elected: a different primary here (and, probing locally, answers again afterwards).
         var to: String?
         let deadline = started + .seconds(5)
+        var elected: Timestamp?
         while Gateway.now() < deadline {
             to = lock.withLock { controller.election?.currentPrimary(now: Gateway.now())?.gateway }
-            if let to, to != from, probe.lastReply.map({ $0 > started }) ?? false { break }
+            if let to, to != from {
+                elected = elected ?? Gateway.now()
+                if lanToLAN != nil || probe?.lastReply.map({ $0 > started }) ?? false { break }
+            }
             Thread.sleep(forTimeInterval: 0.002)
         }
         let converged = Gateway.now()
-        Thread.sleep(forTimeInterval: 0.5)
-        let result = probe.stop()
-        var notes: [String] = ["probes from \(probe.source) to \(probe.target.address) every 5 ms"]
+        var notes: [String] = []
+        var sent = 0
+        var lost = 0
+        var longestGap = 0.0
+        var convergence: Double? = Double(converged.duration(since: started).nanosecondsValue) / 1e6
+        var problems: [String] = []
+        if let lanToLAN {
+            Thread.sleep(forTimeInterval: 1.0)
+            notes.append(
+                "LAN to LAN: \(lanToLAN.remote) probed \(lanToLAN.target) (on this group's LAN) every 5 ms from its LAN side"
+            )
+            if let result = lanToLAN.stop() {
+                sent = result.sent
+                lost = max(0, result.sent - result.received)
+                longestGap = Double(result.longestGapEndMilliseconds) - Double(result.longestGapStartMilliseconds)
+                // The burst started about when it was asked for; the step-down came `offset` later.
+                let offset = Double(started.duration(since: lanToLAN.requestedAt).nanosecondsValue) / 1e6
+                if result.longestGapEndMilliseconds >= result.durationMilliseconds {
+                    convergence = nil
+                    problems.append("the LAN-to-LAN probes were not answered again after the failover")
+                } else if lost > 0, Double(result.longestGapEndMilliseconds) > offset {
+                    convergence = Double(result.longestGapEndMilliseconds) - offset
+                } else if let elected {
+                    convergence = Double(elected.duration(since: started).nanosecondsValue) / 1e6
+                }
+            } else {
+                convergence = nil
+                problems.append("\(lanToLAN.remote) sent no burst result")
+            }
+        } else if let probe {
+            Thread.sleep(forTimeInterval: 0.5)
+            let result = probe.stop()
+            (sent, lost, longestGap) = (result.sent, result.lost, result.longestGapMilliseconds)
+            notes.append(
+                "probes from \(probe.source) to \(probe.target.address) every 5 ms (set advertise[].probe for a LAN-to-LAN measurement)"
+            )
+        }
         var restored = false
         if restore, let to, to != from {
             Thread.sleep(forTimeInterval: 0.2)
@@ -61,22 +107,41 @@ extension Gateway {
                     Thread.sleep(forTimeInterval: 0.01)
                 }
             }
-            if !restored { notes.append("could not restore \(from) as primary within 5 s") }
+            if !restored { problems.append("could not restore \(from) as primary within 5 s") }
         }
         guard let to, to != from else {
-            return ControlResponse(
-                ok: false, error: "no other member took over within 5 s",
-                drill: DrillReport(
-                    kind: "failover", group: group, fromPrimary: from, toPrimary: nil,
-                    convergenceMilliseconds: 5000, probesSent: result.sent, probesLost: result.lost,
-                    longestGapMilliseconds: result.longestGapMilliseconds, restored: false, notes: notes))
+            return Self.drillResponse(
+                DrillReport(
+                    kind: "failover", group: group, fromPrimary: from, toPrimary: nil, convergenceMilliseconds: nil,
+                    probesSent: sent, probesLost: lost, longestGapMilliseconds: longestGap, restored: false,
+                    notes: notes),
+                problems: ["no other member took over within 5 s"] + problems)
         }
-        return ControlResponse(
-            drill: DrillReport(
-                kind: "failover", group: group, fromPrimary: from, toPrimary: to,
-                convergenceMilliseconds: Double(converged.duration(since: started).nanosecondsValue) / 1e6,
-                probesSent: result.sent, probesLost: result.lost,
-                longestGapMilliseconds: result.longestGapMilliseconds, restored: restored, notes: notes))
+        if let maxLossPercent, sent > 0 {
+            let percent = Double(lost) / Double(sent) * 100
+            if percent > maxLossPercent {
+                problems.append(
+                    "\(lost) of \(sent) probes lost (\(String(format: "%.1f", percent))%), more than --max-loss \(String(format: "%.1f", maxLossPercent))%"
+                )
+            }
+        }
+        return Self.drillResponse(
+            DrillReport(
+                kind: "failover", group: group, fromPrimary: from, toPrimary: to, convergenceMilliseconds: convergence,
+                probesSent: sent, probesLost: lost, longestGapMilliseconds: longestGap, restored: restored,
+                notes: notes),
+            problems: problems)
+    }
+
+    /// The drill's verdict: passed when nothing went wrong; a failed drill is a failed request (exit 1)
+    /// that still carries its figures.
+    static func drillResponse(_ report: DrillReport, problems: [String]) -> ControlResponse {
+        var report = report
+        report.passed = problems.isEmpty
+        report.verdict = problems.isEmpty ? "passed" : problems.joined(separator: "; ")
+        return problems.isEmpty
+            ? ControlResponse(drill: report)
+            : ControlResponse(ok: false, error: "drill failed: \(report.verdict!)", drill: report)
     }
 
     /// Asks `member` (this gateway or another member of our group) to step down.
@@ -85,7 +150,7 @@ extension Gateway {
         return perform(request) == .done
     }
 
-    func drillWithdraw(prefix text: String) -> ControlResponse {
+    func drillWithdraw(prefix text: String, holdSeconds: Int) -> ControlResponse {
         guard let prefix = IPPrefix(text), lock.withLock({ controller.advertisedNow.contains(prefix) }) else {
             return .failure("\(text) is not one of this gateway's advertised subnets")
         }
@@ -97,16 +162,21 @@ extension Gateway {
         let started = Gateway.now()
         _ = perform(.suspendAdvertisement(prefix))
         // Withdrawn: probes stop being answered (the far end lost its route back).
-        let deadline = started + .seconds(5)
+        let timeout = Duration.seconds(5)
+        let deadline = started + timeout
+        var withdrawnAt: Timestamp?
         while Gateway.now() < deadline {
             let last = max(probe.lastReply ?? started, started)
-            if Gateway.now().duration(since: last) > .milliseconds(50) { break }
+            if Gateway.now().duration(since: last) > .milliseconds(50) {
+                withdrawnAt = last
+                break
+            }
             Thread.sleep(forTimeInterval: 0.002)
         }
-        let withdrawnAt = max(probe.lastReply ?? started, started)
+        if holdSeconds > 0 { Thread.sleep(forTimeInterval: Double(holdSeconds)) }
         _ = perform(.resumeAdvertisement(prefix))
         let readvertised = Gateway.now()
-        let restoreDeadline = readvertised + .seconds(5)
+        let restoreDeadline = readvertised + timeout
         while Gateway.now() < restoreDeadline {
             if let last = probe.lastReply, last > readvertised { break }
             Thread.sleep(forTimeInterval: 0.002)
@@ -115,16 +185,26 @@ extension Gateway {
         Thread.sleep(forTimeInterval: 0.2)
         let result = probe.stop()
         let restored = (probe.lastReply ?? .zero) > readvertised
-        return ControlResponse(
-            drill: DrillReport(
+        var problems: [String] = []
+        var notes = ["convergence = withdrawal until the far end stopped answering"]
+        if withdrawnAt == nil {
+            problems.append("timed out: the far end still answered \(timeout) after the withdrawal")
+        }
+        if holdSeconds > 0 { notes.append("held withdrawn for \(holdSeconds) s") }
+        if restored {
+            notes.append(
+                "re-advertised; answers resumed after \(Double(restoredAt.duration(since: readvertised).nanosecondsValue) / 1e6) ms"
+            )
+        } else {
+            problems.append("re-advertised, but the far end did not answer again within \(timeout)")
+        }
+        return Self.drillResponse(
+            DrillReport(
                 kind: "withdraw", subnet: prefix.description,
-                convergenceMilliseconds: Double(withdrawnAt.duration(since: started).nanosecondsValue) / 1e6,
+                convergenceMilliseconds: withdrawnAt.map { Double($0.duration(since: started).nanosecondsValue) / 1e6 },
                 probesSent: result.sent, probesLost: result.lost,
-                longestGapMilliseconds: result.longestGapMilliseconds, restored: restored,
-                notes: [
-                    "convergence = withdrawal until the far end stopped answering",
-                    "re-advertised; answers resumed after \(Double(restoredAt.duration(since: readvertised).nanosecondsValue) / 1e6) ms",
-                ]))
+                longestGapMilliseconds: result.longestGapMilliseconds, restored: restored, notes: notes),
+            problems: problems)
     }
 }
 
@@ -231,5 +311,82 @@ final class ProbeRun: @unchecked Sendable {
             for (a, b) in zip(replies, replies.dropFirst()) { gap = max(gap, b.duration(since: a).nanosecondsValue) }
             return (sent, max(0, sent - received.count), Double(gap) / 1e6)
         }
+    }
+}
+
+/// The asking side of a LAN-to-LAN probe burst (``BurstMessage``): picks a remote primary and a probe target
+/// on our LAN, asks for the burst, and collects its result.
+final class BurstDrill: @unchecked Sendable {
+    let remote: String
+    let target: IPAddress
+    private let remoteAddress: IPAddress
+    private let socket: DatagramSocket
+    private let id = UInt32.random(in: 1...UInt32.max)
+    private(set) var requestedAt = Timestamp.zero
+
+    /// Probes every 5 ms for at most 10 s.
+    static let count = 2000
+
+    /// nil when no advertised subnet of ours has a probe target, or no remote primary has a live tunnel.
+    init?(gateway: Gateway) {
+        let chosen: (target: IPAddress, remote: String, address: IPAddress, overlay: IPAddress)? = gateway.lock.withLock
+        {
+            let controller = gateway.controller
+            let config = controller.config
+            guard let target = config.advertise.compactMap({ config.probeTargets[$0] }).first else { return nil }
+            let members = config.ha.map { config.members(of: $0.group) } ?? []
+            // A next hop of ours is the primary of its group (or a lone gateway): its LAN source passes here.
+            let remotes = Set(controller.nextHops.values).subtracting(members).filter {
+                controller.peersUp.contains($0)
+            }
+            guard let remote = remotes.sorted().first, let address = config.peer(named: remote)?.overlayAddress else {
+                return nil
+            }
+            return (target, remote, address, config.overlay.address)
+        }
+        guard let chosen, let socket = try? DatagramSocket(port: 0, device: nil, bindAddress: chosen.overlay) else {
+            return nil
+        }
+        self.target = chosen.target
+        self.remote = chosen.remote
+        self.remoteAddress = chosen.address
+        self.socket = socket
+    }
+
+    private var endpoint: Endpoint { Endpoint(address: remoteAddress, port: GatewayController.probePort) }
+
+    /// Asks for the burst; false when the remote refused at once.
+    func start() -> Bool {
+        requestedAt = Gateway.now()
+        socket.send(
+            BurstMessage.request(id: id, target: target, count: Self.count, interval: BurstMessage.minimumInterval),
+            to: endpoint)
+        // A refusal comes back at once; silence means the burst runs.
+        if socket.waitReadable(milliseconds: 50), let result = receiveResult(), result.status != .done {
+            socket.close()
+            return false
+        }
+        return true
+    }
+
+    /// Ends the burst and waits (up to 2 s) for its result.
+    func stop() -> BurstMessage.Result? {
+        defer { socket.close() }
+        socket.send(BurstMessage.stop(id: id), to: endpoint)
+        let deadline = Gateway.now() + .seconds(2)
+        while Gateway.now() < deadline {
+            guard socket.waitReadable(milliseconds: 100) else { continue }
+            if let result = receiveResult() { return result.status == .done ? result : nil }
+        }
+        return nil
+    }
+
+    private func receiveResult() -> BurstMessage.Result? {
+        while let (bytes, source) = socket.receive() {
+            guard source.address == remoteAddress, let result = BurstMessage.parseResult(bytes), result.id == id
+            else { continue }
+            return result
+        }
+        return nil
     }
 }

@@ -51,7 +51,9 @@ extension Gateway {
                         detail: "no answer to the explain query over the overlay within \(Gateway.explainTimeout) ms"))
             }
         }
-        let failing = hops.first { !$0.ok }
+        // The end-to-end probes only say that something on the way drops packets: a failing hop that
+        // says what is the verdict, the probes are the evidence.
+        let failing = hops.first { !$0.ok && $0.check != "path" } ?? hops.first { !$0.ok }
         return ControlResponse(
             explain: ExplainReport(
                 source: source, destination: destination,

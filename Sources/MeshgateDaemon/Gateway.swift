@@ -68,6 +68,8 @@ public final class Gateway: @unchecked Sendable {
     var exportedPaths: Set<String> = []
     /// ICMP echo from the LAN side for the path probes (``observeKernel()``); nil without a LAN address.
     var pathProbeSocket: ICMPEchoSocket?
+    /// The drill probe burst run for a peer, if any (Gateway+Bursts.swift).
+    let burst = BurstState()
     /// Distinguishes concurrent `meshgate ping`s (each its own ICMP identifier).
     let pingCounter = Atomic<UInt16>(0)
     var metricsServer: MetricsServer?
@@ -198,6 +200,9 @@ public final class Gateway: @unchecked Sendable {
         thread?.join()
         _ = lock.withLock { drive([.request(.withdrawFromMesh)], now: Gateway.now(), sync: false) }
         removeKernelState()
+        burst.lock.withLock { burst.stopRequested = true }
+        burst.thread?.join()
+        pathProbeSocket?.close()
         metricsServer?.stop()
         uapi.stop()
         device.stop()
@@ -384,6 +389,7 @@ public final class Gateway: @unchecked Sendable {
             }
         }
         sendPathProbes(out.pathProbes)
+        if !out.bursts.isEmpty || !out.burstStops.isEmpty { handleBursts(out.bursts, stops: out.burstStops) }
         if out.announceVirtualIP, let vip = intent.virtualIP {
             kernel.announceVirtualIP(vip.prefix, on: vip.interface)
         }

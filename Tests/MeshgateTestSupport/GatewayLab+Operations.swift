@@ -476,7 +476,8 @@ extension GatewayLab {
         let primaries = try await restoreBaseline()
         guard let current = primaries[gateway.region], current != gateway else { return }
         let handOver = try await meshgateCommand(
-            current, ["drill", "failover", "--group", gateway.region.group, "--no-restore", "--json"])
+            current,
+            ["drill", "failover", "--group", gateway.region.group, "--no-restore", "--max-loss", "100", "--json"])
         guard handOver.succeeded else { throw CommandError.failed(handOver) }
         let after = try await waitSettled()
         guard after[gateway.region] == gateway else {

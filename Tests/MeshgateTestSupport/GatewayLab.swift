@@ -165,17 +165,19 @@ public struct DrillFigures: Decodable, Sendable, CustomStringConvertible {
     public let group: String?
     public let fromPrimary: String?
     public let toPrimary: String?
-    public let convergenceMilliseconds: Double
+    public let convergenceMilliseconds: Double?
     public let probesSent: Int
     public let probesLost: Int
     public let longestGapMilliseconds: Double
     public let restored: Bool
     public let notes: [String]
+    public let passed: Bool?
+    public let verdict: String?
 
     public var description: String {
         String(
             format: "%@ → %@, convergence %.1f ms, probes lost %d of %d, longest probe gap %.1f ms, restored %@",
-            fromPrimary ?? "?", toPrimary ?? "?", convergenceMilliseconds, probesLost, probesSent,
+            fromPrimary ?? "?", toPrimary ?? "?", convergenceMilliseconds ?? -1, probesLost, probesSent,
             longestGapMilliseconds, restored ? "yes" : "no")
     }
 }

@@ -32,7 +32,8 @@ struct DaemonOptions: ParsableArguments {
         }
         if json {
             print(ControlProtocol.jsonOutput(response))
-        } else if response.ok {
+        } else if response.ok || response.drill != nil {
+            // A failed drill still has its figures to show.
             human(response)
         }
         if !response.ok {
@@ -97,9 +98,20 @@ struct DrillFailover: ParsableCommand {
     @OptionGroup var options: DaemonOptions
     @Option(help: "The HA group to drill.") var group: String
     @Flag(help: "Leave the standby as primary afterwards.") var noRestore = false
+    @Option(
+        help: ArgumentHelp(
+            "Fail (exit 1) when more than this percentage of the LAN-to-LAN probes is lost.",
+            discussion:
+                "Probes go every 5 ms from 0.3 s before the step-down until 1 s after the new primary is elected, so a 0.4 s outage loses about a quarter of them."
+        ))
+    var maxLoss: Double = 50
+
+    func validate() throws {
+        guard (0...100).contains(maxLoss) else { throw ValidationError("--max-loss is a percentage, 0-100") }
+    }
 
     func run() throws {
-        try options.run(.drillFailover(group: group, restore: !noRestore)) { response in
+        try options.run(.drillFailover(group: group, restore: !noRestore, maxLossPercent: maxLoss)) { response in
             if let d = response.drill { print(HumanOutput.drill(d)) }
         }
     }
@@ -110,9 +122,18 @@ struct DrillWithdraw: ParsableCommand {
         commandName: "withdraw", abstract: "Withdraw one of this gateway's subnets briefly and measure convergence.")
     @OptionGroup var options: DaemonOptions
     @Option(help: "The subnet to withdraw (one this gateway advertises).") var subnet: String
+    @Option(
+        help:
+            "Keep it withdrawn this many seconds (0-300) before advertising it again, to watch the mesh (and the alerts) without it."
+    )
+    var hold: Int = 0
+
+    func validate() throws {
+        guard (0...300).contains(hold) else { throw ValidationError("--hold is 0-300 seconds") }
+    }
 
     func run() throws {
-        try options.run(.drillWithdraw(prefix: subnet)) { response in
+        try options.run(.drillWithdraw(prefix: subnet, holdSeconds: hold)) { response in
             if let d = response.drill { print(HumanOutput.drill(d)) }
         }
     }

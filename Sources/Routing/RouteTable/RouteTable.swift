@@ -30,7 +30,7 @@ public struct RouteTable: Sendable {
         /// When the entry expires unless refreshed: `lastHeard + expiry`.
         public var expiresAt: Timestamp
         /// Prefixes the policy refused, so each refusal is reported once.
-        var rejected: Set<IPPrefix>
+        public internal(set) var rejected: Set<IPPrefix>
         /// Whether the last message exceeded the route limit, so it is reported once.
         var overLimit = false
     }
