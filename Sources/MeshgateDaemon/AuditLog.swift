@@ -7,7 +7,8 @@ import LinuxSystem
 ///
 /// Events: `peer_joined`, `peer_left`, `handshake_failed`, `route_advertised`, `route_withdrawn`,
 /// `primary_changed`, `config_reloaded`, `config_rejected`, `key_rotated`, `key_expiring`, `key_expired`,
-/// `forwarding_restored`, `flow_denied` (a packet the policy or the input baseline dropped, rate-limited).
+/// `forwarding_switched_off`, `ruleset_changed`, `health_problem` (raised or cleared), `flow_denied` (a packet
+/// the policy or the input baseline dropped, rate-limited).
 /// Safe for concurrent use.
 public final class AuditLog: @unchecked Sendable {
     private let node: String

@@ -115,6 +115,7 @@ struct HealthLabTests {
             try await routeConflict(lab, fsn: fsn)
             try await oneSidedKeyExpiry(lab, nyc: nyc, fsn: fsn)
             try await heldWithdrawal(lab, nyc: nyc)
+            try await rulesetDeleted(lab, fsn: fsn)
         } catch {
             _ = await nyc.stop()
             _ = await fsn.stop()
@@ -143,6 +144,9 @@ struct HealthLabTests {
         try await expectExplained(
             lab, on: .nyc1a, from: LabRegion.nyc1.hostAddress, to: LabRegion.fsn1.hostAddress, check: "forwarding",
             at: .fsn1a)
+        let health = try await lab.meshgateCommand(.fsn1a, ["health"])
+        #expect(health.status == .exited(2), "CRITICAL is exit 2: \(health)")
+        #expect(health.standardOutput.contains("CRITICAL"), "\(health)")
         for interface in ["lan", overlay] {
             try await lab.run(in: namespace, ["sysctl", "-qw", "net.ipv4.conf.\(interface).forwarding=1"])
         }
@@ -260,6 +264,19 @@ struct HealthLabTests {
         let result = try await drill.value
         #expect(result.succeeded, "the drill re-advertises and passes: \(result)")
         #expect(try await waitCleared(lab, .nyc1a, "advertisement_withdrawn"))
+    }
+
+    /// And the MSS clamp's table deleted under meshgated: put back, counted, a warning for 10 minutes.
+    private func rulesetDeleted(_ lab: GatewayLab, fsn: PrometheusServer) async throws {
+        try await lab.run(in: lab.namespace(.fsn1a), ["nft", "delete", "table", "inet", "meshgate"])
+        let changed = try await waitForProblem(lab, .fsn1a, "mss_clamp_changed")
+        #expect(changed?.message.contains("deleted") == true, "\(String(describing: changed))")
+        #expect(try await lab.nftablesTables(.fsn1a).contains("table inet meshgate"), "reinstalled")
+        let counted = try await lab.scrapeMetrics(.fsn1a).value("meshgate_ruleset_changes_total")
+        #expect(counted == 1, "meshgate_ruleset_changes_total: \(counted ?? -1)")
+        try await expectReported(lab, .fsn1a, "mss_clamp_changed", prometheus: fsn)
+        let health = try await lab.meshgateCommand(.fsn1a, ["health"])
+        #expect(health.status == .exited(1), "WARNING is exit 1: \(health)")
     }
 
     @Test("meshgate ping across regions prints the path and RTTs; routes and peers show the path probes")

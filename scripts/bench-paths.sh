@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# What the end-to-end path probes measure, against what a LAN host measures (issue 9): builds the
+# four-gateway lab with release binaries, lets the probes run for SECONDS, then prints, per site pair, the
+# path probes' p50/p95/p99 RTT and loss (`meshgate routes --json` on each primary), the overlay probes'
+# (`meshgate peers --json`: gateway to gateway only), and `ping` from one LAN host to the other over the same
+# time, with the ratio path p50 / host ping p50 (the probes should see what the hosts see).
+#
+#   scripts/bench-paths.sh [SECONDS]    (default 60; root)
+#
+# A benchmark, not a test: it prints figures and fails only when it cannot measure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds=${1:-60}
+prefix=mgbp
+bin=$(swift build -c release --show-bin-path)
+if [[ -z ${MESHGATED:-} ]]; then
+    swift build -c release --product meshgated >/dev/null
+    swift build -c release --product meshgate >/dev/null
+    MESHGATED=$bin/meshgated
+fi
+MESHGATE=${MESHGATE:-$bin/meshgate}
+export MESHGATED
+cleanup() { scripts/gateway-lab.sh down "$prefix" >/dev/null 2>&1 || true; }
+trap cleanup EXIT
+scripts/gateway-lab.sh up "$prefix" >/dev/null
+# Host-to-host ping over the same window, one a second like the probes.
+ip netns exec "$prefix-host-nyc1" ping -q -i 1 -c "$seconds" 10.20.10.100 >"/tmp/$prefix-ping.txt" 2>&1 &
+ping_pid=$!
+sleep "$seconds"
+wait "$ping_pid" || true
+host_p50=$(ip netns exec "$prefix-host-nyc1" ping -n -i 0.2 -c 25 10.20.10.100 2>/dev/null \
+    | sed -n 's/.*time=\([0-9.]*\) ms/\1/p' | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')
+for gw in nyc1-a fsn1-a; do
+    socket=/run/$prefix/gw-$gw/control.sock
+    "$MESHGATE" --socket "$socket" --json routes | python3 -c '
+import json, sys
+gw = sys.argv[1]
+for r in json.load(sys.stdin)["routes"]:
+    p = r.get("path")
+    if p:
+        print(f"path gw-{gw} -> {p[\"subnet\"]} ({p[\"target\"]}): p50 {p[\"rttP50Milliseconds\"]:.2f} ms, "
+              f"p95 {p[\"rttP95Milliseconds\"]:.2f} ms, p99 {p[\"rttP99Milliseconds\"]:.2f} ms, loss {p[\"lossRatio\"] * 100:.1f}%")
+' "$gw"
+    "$MESHGATE" --socket "$socket" --json peers | python3 -c '
+import json, sys
+gw = sys.argv[1]
+for p in json.load(sys.stdin)["peers"]:
+    if p.get("rttP50Milliseconds") is not None and p["name"].split("-")[1] != gw.split("-")[0]:
+        print(f"overlay gw-{gw} -> {p[\"name\"]}: p50 {p[\"rttP50Milliseconds\"]:.2f} ms, p95 {p[\"rttP95Milliseconds\"]:.2f} ms, "
+              f"loss {p[\"probeLossRatio\"] * 100:.1f}%")
+' "$gw"
+done
+grep -E "packets transmitted|rtt" "/tmp/$prefix-ping.txt" | sed 's/^/host ping nyc1 -> fsn1 (1\/s): /'
+path_p50=$("$MESHGATE" --socket "/run/$prefix/gw-nyc1-a/control.sock" --json routes \
+    | python3 -c 'import json,sys; print(next(r["path"]["rttP50Milliseconds"] for r in json.load(sys.stdin)["routes"] if r.get("path")))')
+awk -v a="$path_p50" -v b="$host_p50" 'BEGIN { printf "path probe p50 %.2f ms vs host ping p50 %.2f ms (25 pings at 0.2 s): ratio %.2f\n", a, b, a / b }'
