@@ -30,26 +30,30 @@ sleep "$seconds"
 wait "$ping_pid" || true
 host_p50=$(ip netns exec "$prefix-host-nyc1" ping -n -i 0.2 -c 25 10.20.10.100 2>/dev/null \
     | sed -n 's/.*time=\([0-9.]*\) ms/\1/p' | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')
+report=$(mktemp)
+cat >"$report" <<'PY'
+import json, sys
+kind, gw = sys.argv[1], sys.argv[2]
+body = json.load(sys.stdin)
+if kind == "routes":
+    for r in body["routes"]:
+        p = r.get("path")
+        if p:
+            print("path gw-%s -> %s (%s): p50 %.2f ms, p95 %.2f ms, p99 %.2f ms, loss %.1f%%" % (
+                gw, p["subnet"], p["target"], p["rttP50Milliseconds"], p["rttP95Milliseconds"],
+                p["rttP99Milliseconds"], p["lossRatio"] * 100))
+else:
+    for p in body["peers"]:
+        if p.get("rttP50Milliseconds") is not None and p["name"].split("-")[1] != gw.split("-")[0]:
+            print("overlay gw-%s -> %s: p50 %.2f ms, p95 %.2f ms, loss %.1f%%" % (
+                gw, p["name"], p["rttP50Milliseconds"], p["rttP95Milliseconds"], p["probeLossRatio"] * 100))
+PY
 for gw in nyc1-a fsn1-a; do
     socket=/run/$prefix/gw-$gw/control.sock
-    "$MESHGATE" --socket "$socket" --json routes | python3 -c '
-import json, sys
-gw = sys.argv[1]
-for r in json.load(sys.stdin)["routes"]:
-    p = r.get("path")
-    if p:
-        print(f"path gw-{gw} -> {p[\"subnet\"]} ({p[\"target\"]}): p50 {p[\"rttP50Milliseconds\"]:.2f} ms, "
-              f"p95 {p[\"rttP95Milliseconds\"]:.2f} ms, p99 {p[\"rttP99Milliseconds\"]:.2f} ms, loss {p[\"lossRatio\"] * 100:.1f}%")
-' "$gw"
-    "$MESHGATE" --socket "$socket" --json peers | python3 -c '
-import json, sys
-gw = sys.argv[1]
-for p in json.load(sys.stdin)["peers"]:
-    if p.get("rttP50Milliseconds") is not None and p["name"].split("-")[1] != gw.split("-")[0]:
-        print(f"overlay gw-{gw} -> {p[\"name\"]}: p50 {p[\"rttP50Milliseconds\"]:.2f} ms, p95 {p[\"rttP95Milliseconds\"]:.2f} ms, "
-              f"loss {p[\"probeLossRatio\"] * 100:.1f}%")
-' "$gw"
+    "$MESHGATE" --socket "$socket" --json routes | python3 "$report" routes "$gw"
+    "$MESHGATE" --socket "$socket" --json peers | python3 "$report" peers "$gw"
 done
+rm -f "$report"
 grep -E "packets transmitted|rtt" "/tmp/$prefix-ping.txt" | sed 's/^/host ping nyc1 -> fsn1 (1\/s): /'
 path_p50=$("$MESHGATE" --socket "/run/$prefix/gw-nyc1-a/control.sock" --json routes \
     | python3 -c 'import json,sys; print(next(r["path"]["rttP50Milliseconds"] for r in json.load(sys.stdin)["routes"] if r.get("path")))')
