@@ -7,7 +7,8 @@ public import NetworkTypes
 ///
 /// - request: `MGBURSTQ` · id (4) · target (family 1, address 4|16) · count (2) · interval ms (1);
 /// - stop: `MGBURSTS` · id (4) (end the burst now and answer);
-/// - result: `MGBURSTA` · id (4) · status (1: 0 done, 1 refused: not primary or no LAN address, 2 busy) ·
+/// - result: `MGBURSTA` · id (4) · status (1: 0 done, 1 refused: not primary, no LAN address, or a target
+///   outside the asker's group's subnets, 2 busy, 3 accepted: sent at once when the burst starts) ·
 ///   sent (2) · received (2) · longest gap start ms (4) · its end ms (4) · duration ms (4), times from the
 ///   first probe. A gap ends at the first answer after it, or at the end of the burst if none came.
 public enum BurstMessage {
@@ -15,6 +16,8 @@ public enum BurstMessage {
     public static let stopMagic = Array("MGBURSTS".utf8)
     public static let resultMagic = Array("MGBURSTA".utf8)
     public static let maximumCount = 3000
+    /// A burst lasts at most this long, whatever its count and interval.
+    public static let maximumDuration: Duration = .seconds(15)
     public static let minimumInterval: Duration = .milliseconds(5)
     /// Probes sent this long after the last answer without one mean the path did not come back.
     public static let unansweredTail: Duration = .milliseconds(200)
@@ -26,6 +29,14 @@ public enum BurstMessage {
         public var interval: Duration
         /// Who asked (the datagram's source): where the result goes.
         public var replyTo: Endpoint
+        /// The controller refused it (the target is not behind the asker's group): answer so at once.
+        public var isRefused = false
+
+        var refused: Request {
+            var copy = self
+            copy.isRefused = true
+            return copy
+        }
 
         public init(id: UInt32, target: IPAddress, count: Int, interval: Duration, replyTo: Endpoint) {
             self.id = id
@@ -37,7 +48,8 @@ public enum BurstMessage {
     }
 
     public struct Result: Sendable, Hashable {
-        public enum Status: UInt8, Sendable { case done = 0, refused = 1, busy = 2 }
+        /// `accepted` comes at once when the burst starts (no figures yet); `done` at its end.
+        public enum Status: UInt8, Sendable { case done = 0, refused = 1, busy = 2, accepted = 3 }
         public var id: UInt32
         public var status: Status
         public var sent: Int
@@ -75,7 +87,9 @@ public enum BurstMessage {
         else { return nil }
         let count = Int(high) << 8 | Int(low)
         let interval = Duration.milliseconds(Int64(milliseconds))
-        guard (1...maximumCount).contains(count), interval >= minimumInterval else { return nil }
+        guard (1...maximumCount).contains(count), interval >= minimumInterval,
+            interval * count <= maximumDuration
+        else { return nil }
         return Request(id: id, target: target, count: count, interval: interval, replyTo: source)
     }
 

@@ -88,7 +88,10 @@ extension GatewayController {
                 routeMessageDrops["too_many_probe_targets", default: 0] += 1
                 return nil
             }
-            peerProbeTargets[message.sender] = message.targets
+            // A handful per peer is what probing needs; more would only cost us a probe each per second.
+            peerProbeTargets[message.sender] = Dictionary(
+                uniqueKeysWithValues: message.targets.sorted { $0.key < $1.key }
+                    .prefix(GatewayController.probeTargetsPerPeer).map { ($0.key, $0.value) })
             return nil
         case .routes, .withdraw:
             if case .withdraw = message {
@@ -118,24 +121,50 @@ extension GatewayController {
         }
         if bytes.starts(with: BurstMessage.requestMagic) || bytes.starts(with: BurstMessage.stopMagic) {
             // From a peer's overlay address only: the driver runs one burst at a time, from our LAN side.
-            guard otherPeers.contains(where: { $0.overlayAddress == datagram.peer.address }) else { return nil }
+            guard let asker = otherPeers.first(where: { $0.overlayAddress == datagram.peer.address }) else {
+                return nil
+            }
             if let request = BurstMessage.parseRequest(bytes, from: datagram.peer) {
+                // Only at a host behind the asker's own group (a drill of its failover), never elsewhere: a
+                // peer cannot make this gateway probe our LAN, the internet or a third region.
+                guard burstTargetAllowed(request.target, askedBy: asker.name, now: now) else {
+                    routeMessageDrops["burst_refused", default: 0] += 1
+                    out.bursts.append(request.refused)
+                    return nil
+                }
                 out.bursts.append(request)
             } else if let id = BurstMessage.parseStop(bytes) {
-                out.burstStops.append(id)
+                out.burstStops.append((id, datagram.peer))
             }
             return nil
         }
         if let (id, flow) = ExplainMessage.parseQuery(bytes) {
             // From a peer's overlay address only (the socket is bound to the overlay), at a bounded rate.
-            guard otherPeers.contains(where: { $0.overlayAddress == datagram.peer.address }) else { return nil }
+            guard let asker = otherPeers.first(where: { $0.overlayAddress == datagram.peer.address }) else {
+                return nil
+            }
+            // A budget per peer, so one cannot starve the others' explains.
             let second = now.duration(since: .zero).components.seconds
-            if explainBudget.second != second { explainBudget = (second, 0) }
-            guard explainBudget.count < GatewayController.explainAnswersPerSecond else {
+            var budget = explainBudgets[asker.name] ?? (second, 0)
+            if budget.second != second { budget = (second, 0) }
+            guard budget.count < GatewayController.explainAnswersPerSecond else {
                 routeMessageDrops["explain_rate_limited", default: 0] += 1
                 return nil
             }
-            explainBudget.count += 1
+            budget.count += 1
+            explainBudgets[asker.name] = budget
+            // Only flows from the asker's region (or the asker itself): no reconnaissance of the rest.
+            let group = config.peerGroups[asker.name]
+            let fromAsker =
+                flow.source == asker.overlayAddress
+                || routeTable.entries.values.contains { entry in
+                    (entry.gateway == asker.name || (group != nil && config.peerGroups[entry.gateway] == group))
+                        && entry.routes.contains { $0.prefix.contains(flow.source) }
+                }
+            guard fromAsker else {
+                routeMessageDrops["explain_refused", default: 0] += 1
+                return nil
+            }
             out.datagrams.append(
                 Datagram(
                     channel: .probePort, bytes: ExplainMessage.answer(id: id, hops: explainEgress(flow, now: now)),
@@ -151,6 +180,15 @@ extension GatewayController {
         guard case .steppedDown(let change) = election.stepDown(now: now) else { return nil }
         out.log(.notice, "stepping down on request of \(sender.name) (drill)")
         return change
+    }
+
+    /// Whether `target` lies in a subnet that `asker`, or a member of its HA group, advertises to us and
+    /// that we route to that group.
+    func burstTargetAllowed(_ target: IPAddress, askedBy asker: String, now: Timestamp) -> Bool {
+        let group = config.peerGroups[asker]
+        return nextHops.contains { prefix, via in
+            prefix.contains(target) && (via == asker || (group != nil && config.peerGroups[via] == group))
+        }
     }
 
     /// Overlay addresses and subnets the mesh routes.

@@ -155,7 +155,6 @@ extension GatewayController {
     private func peerFindings(now: Timestamp, into found: inout [HealthProblem]) {
         guard let sessions else { return }
         let wallNow = sessions.wallSeconds
-        let routed = Dictionary(grouping: nextHops.keys, by: { nextHops[$0]! })
         for peer in otherPeers {
             if keyExpiryEnforced.contains(peer.name) {
                 found.append(
@@ -177,7 +176,8 @@ extension GatewayController {
                         hint: "rotate it (`meshgate rotate-key` on \(peer.name)) and update key_expires"))
             }
             guard !peersUp.contains(peer.name), now >= startUpWindowEnds else { continue }
-            let subnets = (routed[peer.name] ?? []).sorted()
+            // Only for a peer that is down: the routes are walked then, not every second.
+            let subnets = nextHops.filter { $0.value == peer.name }.keys.sorted()
             let last = sessions.lastHandshake[peer.name] ?? 0
             var hint: String
             if last == 0 {
@@ -205,8 +205,9 @@ extension GatewayController {
 
     private func routeFindings(now: Timestamp, into found: inout [HealthProblem]) {
         for conflict in routeConflicts {
-            let advertisers = routeTable.advertisers(of: conflict.prefix, now: now)
-                .map { "\($0.gateway)\($0.group.map { " (group \($0))" } ?? "")" }.sorted()
+            let advertisers = conflict.gateways.map { gateway in
+                "\(gateway)\(config.peerGroups[gateway].map { " (group \($0))" } ?? "")"
+            }
             let holder = nextHops[conflict.prefix].map { "kept with \($0)" } ?? "not routed"
             found.append(
                 HealthProblem(
@@ -252,7 +253,13 @@ extension GatewayController {
     }
 
     private func groupFindings(now: Timestamp, into found: inout [HealthProblem]) {
-        let view = PrimaryView(reports: routeTable.roleReports(now: now) + (election?.reports(now: now) ?? []))
+        // Live claims only: a dead primary's last advert claims the role until its routes expire (15 s),
+        // but it leaves the peers that answer within seconds (and our own election drops it sooner).
+        let ownGroup = config.ha?.group
+        let remoteClaims = routeTable.roleReports(now: now).filter {
+            $0.group != ownGroup && peersUp.contains($0.gateway)
+        }
+        let view = PrimaryView(reports: remoteClaims + (election?.reports(now: now) ?? []))
         for (group, claims) in Dictionary(grouping: view.reports.filter { $0.role == .primary }, by: \.group)
         where claims.count > 1 {
             found.append(

@@ -17,7 +17,8 @@ public struct PathStatus: Sendable, Hashable {
 // MARK: - End-to-end path probes: from our LAN side to a host behind each remote subnet
 
 extension GatewayController {
-    /// The ICMP payload of a path probe: this magic, then the 32-bit sequence (big-endian).
+    /// The ICMP payload of a path probe: this magic, the driver's nonce of the run, then the 32-bit
+    /// sequence (big-endian).
     public static let pathProbeMagic = Array("MGPATH01".utf8)
 
     /// Whether this gateway probes paths: its probes leave from a LAN address, which the far side accepts
@@ -29,14 +30,23 @@ extension GatewayController {
 
     /// Remote subnets with a probe target, each with its next hop: targets come from any gateway
     /// advertising the subnet, and only for subnets it advertises.
+    ///
+    /// Runs every probe round: it walks the (few) announced targets, never the learned routes, so its cost
+    /// does not grow with the route table.
     public func pathProbeTargets(now: Timestamp) -> [IPPrefix: (target: IPAddress, via: String)] {
         var result: [IPPrefix: (IPAddress, String)] = [:]
-        for (prefix, gateway) in nextHops {
-            for advertiser in routeTable.advertisers(of: prefix, now: now) {
-                if let target = peerProbeTargets[advertiser.gateway]?[prefix], prefix.contains(target) {
-                    result[prefix] = (target, gateway)
-                    break
-                }
+        guard let source = pathProbeSource else { return [:] }
+        for (gateway, targets) in peerProbeTargets.sorted(by: { $0.key < $1.key }) {
+            for (prefix, target) in targets
+            where result[prefix] == nil && prefix.contains(target) && target.isV4 == source.isV4 {
+                // From the gateway the subnet is routed to, or a member of its group: a rival advertiser
+                // of the prefix cannot point our probes elsewhere.
+                guard let via = nextHops[prefix],
+                    gateway == via
+                        || (config.peerGroups[gateway] != nil && config.peerGroups[gateway] == config.peerGroups[via]),
+                    routeTable.entries[gateway].map({ entry in entry.routes.contains { $0.prefix == prefix } }) ?? false
+                else { continue }
+                result[prefix] = (target, via)
             }
         }
         return result
@@ -51,6 +61,7 @@ extension GatewayController {
         guard now >= paths.nextRoundAt else { return }
         let targets = pathProbeTargets(now: now)
         let keys = targets.keys.sorted()
+        paths.keep(only: Set(keys.map(\.description)))
         for (key, sequence) in paths.round(now: now, peers: keys.map(\.description)) {
             guard let prefix = IPPrefix(key), let target = targets[prefix]?.target else { continue }
             out.pathProbes.append(PathProbe(source: source, target: target, sequence: sequence))
@@ -75,7 +86,9 @@ extension GatewayController {
 
     /// A path down while the tunnel to its gateway is up: something beyond the tunnel drops the packets.
     func pathFindings(now: Timestamp) -> [HealthProblem] {
-        pathStatuses(now: now).filter { !$0.up && peersUp.contains($0.via) }.map { path in
+        // Not in the start-up window: routes back may not be installed everywhere yet.
+        guard now >= startUpWindowEnds else { return [] }
+        return pathStatuses(now: now).filter { !$0.up && peersUp.contains($0.via) }.map { path in
             HealthProblem(
                 .pathDown, subject: path.subnet.description, severity: .critical,
                 message:

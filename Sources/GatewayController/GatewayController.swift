@@ -87,6 +87,8 @@ public struct GatewayController: Sendable {
     /// Changes found in meshgate's nftables table, recent ones and the total.
     var rulesetDrifts: [(change: String, at: Timestamp)] = []
     public internal(set) var rulesetDriftTotal: UInt64 = 0
+    /// Which unit each learned prefix went to (``DesiredRoutes/units``).
+    var routeUnits: [IPPrefix: String] = [:]
     /// Prefixes advertised outside one HA group (``DesiredRoutes/conflicts``).
     public internal(set) var routeConflicts: [RouteConflict] = []
     /// Our group's primary changes within ``Health/flapWindow``.
@@ -94,8 +96,10 @@ public struct GatewayController: Sendable {
     var lastSeenPrimary: String?
     /// When our own key last changed (a completed rotation).
     var lastKeyChangeAt: Timestamp?
-    /// Explain answers sent in the current second (``explainAnswersPerSecond``).
-    var explainBudget: (second: Int64, count: Int) = (0, 0)
+    /// Probe targets taken from one peer at most (the rest of its message is ignored).
+    public static let probeTargetsPerPeer = 64
+    /// Explain answers sent to each peer in the current second (``explainAnswersPerSecond``).
+    var explainBudgets: [String: (second: Int64, count: Int)] = [:]
     public internal(set) var keyRotation: KeyRotation?
 
     // MARK: Peers
@@ -300,7 +304,11 @@ public struct GatewayController: Sendable {
             observe(observation, now: now, out: &out)
         case .pathProbeSource(let source):
             pathProbeSource = source
-        case .pathProbeAnswer(let sequence):
+        case .pathProbeAnswer(let sequence, let from):
+            // An answer counts only from the host it was sent to: anyone on the LAN could forge the rest.
+            guard let key = paths.key(forSequence: sequence), let prefix = IPPrefix(key),
+                pathProbeTargets(now: now)[prefix]?.target == from
+            else { break }
             paths.answer(sequence: sequence, now: now)
         }
     }
@@ -427,7 +435,9 @@ public struct GatewayController: Sendable {
     /// Recomputes every subnet's next hop, logging and auditing what moved.
     mutating func recomputeRoutes(now: Timestamp, out: inout Output) {
         let desired = DesiredRoutes(
-            table: routeTable, now: now, reports: election?.reports(now: now) ?? [], previous: nextHops)
+            table: routeTable, now: now, reports: election?.reports(now: now) ?? [], previous: nextHops,
+            previousUnits: routeUnits)
+        routeUnits = desired.units
         // Our own subnets never go through the overlay, even while a drill withdraws one of them; nor
         // does anything through a peer whose key expired.
         let own = Set(config.advertise).union(advertisedNow)
@@ -542,12 +552,11 @@ public struct GatewayController: Sendable {
         broadcast(
             .routes(.init(sender: config.node.name, sequence: messageCounter.next(), groups: groups, routes: routes)),
             out: &out)
-        if !config.probeTargets.isEmpty {
-            let targets = config.probeTargets.filter { advertisedNow.contains($0.key) }
-            broadcast(
-                .probeTargets(.init(sender: config.node.name, sequence: messageCounter.next(), targets: targets)),
-                out: &out)
-        }
+        // Even when empty: a reload that removed the last target must reach the peers.
+        let targets = config.probeTargets.filter { advertisedNow.contains($0.key) }
+        broadcast(
+            .probeTargets(.init(sender: config.node.name, sequence: messageCounter.next(), targets: targets)),
+            out: &out)
         broadcast(
             .policy(
                 .init(

@@ -27,8 +27,9 @@ public enum Input: Sendable {
     /// The LAN-side address path probes leave from (an address of ours inside an advertised subnet that
     /// is not the virtual IP), or nil when there is none; passed at start and after a reload.
     case pathProbeSource(IPAddress?)
-    /// An ICMP echo reply to a path probe, by the sequence number its payload carries.
-    case pathProbeAnswer(sequence: UInt32)
+    /// An ICMP echo reply to a path probe, by the sequence number its payload carries, and who sent it
+    /// (counted only from the probe's target).
+    case pathProbeAnswer(sequence: UInt32, from: IPAddress)
 }
 
 /// The engine's view of the peers' sessions at one moment.

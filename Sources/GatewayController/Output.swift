@@ -86,7 +86,8 @@ public struct Output: Sendable {
     public var pathProbes: [PathProbe] = []
     /// Drill probe bursts a peer asked for (``BurstMessage``), and bursts to end now, by id.
     public var bursts: [BurstMessage.Request] = []
-    public var burstStops: [UInt32] = []
+    /// Stops, with who sent them (only the asker may stop its burst).
+    public var burstStops: [(id: UInt32, from: Endpoint)] = []
 
     public init() {}
 

@@ -63,6 +63,14 @@ public struct ProbeTracker: Sendable {
         fresh.append((peer, rtt.seconds))
     }
 
+    /// The key (peer or subnet) a sequence number was sent to, while its answer is awaited.
+    func key(forSequence sequence: UInt32) -> String? { sentTo[sequence] }
+
+    /// Forgets every key but `keys` (subnets no longer probed).
+    mutating func keep(only keys: Set<String>) {
+        for key in samples.keys where !keys.contains(key) { forget(key) }
+    }
+
     /// False once probes sent over the last ``unresponsiveAfter`` all went unanswered (with enough of them
     /// settled to judge); true while answers come, or before there is evidence either way.
     public func isResponsive(_ peer: String, now: Timestamp) -> Bool {

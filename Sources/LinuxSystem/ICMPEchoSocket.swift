@@ -67,11 +67,16 @@ public final class ICMPEchoSocket: @unchecked Sendable {
     private let receiveBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 65536, alignment: 16)
     private let receiveLock = PThreadMutex()
 
-    /// Reads waiting datagrams until one is an echo reply with our identifier; nil once none is waiting.
-    /// `payload` is what the request carried (room for a longer sequence number or a nonce).
+    /// Datagrams one ``receive()`` reads at most, matching or not: a flood of foreign ICMP on the socket
+    /// must not keep the caller (the gateway's loop) inside it.
+    public static let readsPerCall = 64
+
+    /// Reads waiting datagrams until one is an echo reply with our identifier; nil once none is waiting or
+    /// after ``readsPerCall`` reads. `payload` is what the request carried (room for a longer sequence
+    /// number or a nonce).
     public func receive() -> (sequence: UInt16, from: IPAddress, payload: [UInt8])? {
         receiveLock.withLock {
-            while true {
+            for _ in 0..<Self.readsPerCall {
                 var storage = sockaddr_storage()
                 var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
                 let n = withUnsafeMutablePointer(to: &storage) {
@@ -88,6 +93,7 @@ public final class ICMPEchoSocket: @unchecked Sendable {
                     return (reply.sequence, Self.address(storage), Array(bytes[reply.payloadStart...]))
                 }
             }
+            return nil
         }
     }
 

@@ -68,10 +68,16 @@ enum HumanOutput {
     }
 
     static func explain(_ e: ExplainReport) -> String {
+        // The far gateway wrote part of this: no control characters reach the terminal.
+        func clean(_ text: String) -> String {
+            String(String.UnicodeScalarView(text.unicodeScalars.filter { $0.value >= 0x20 && $0.value != 0x7f }))
+        }
         var rows = [["AT", "CHECK", "RESULT", "DETAIL"]]
-        for hop in e.hops { rows.append([hop.at, hop.check, hop.ok ? "ok" : "FAIL", hop.detail]) }
+        for hop in e.hops {
+            rows.append([clean(hop.at), clean(hop.check), hop.ok ? "ok" : "FAIL", clean(hop.detail)])
+        }
         return "\(e.source) -> \(e.destination)\n" + table(rows) + "\n"
-            + (e.verdict.map { "verdict: \($0)" } ?? "verdict: every hop passes")
+            + (e.verdict.map { "verdict: \(clean($0))" } ?? "verdict: every hop passes")
     }
 
     static func routes(_ routes: [RouteReport]) -> String {

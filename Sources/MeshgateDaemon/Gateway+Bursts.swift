@@ -10,6 +10,8 @@ final class BurstState: @unchecked Sendable {
     let lock = PThreadMutex()
     var thread: OSThread?
     var activeID: UInt32?
+    /// Who asked for the active burst: only it may stop it.
+    var asker: Endpoint?
     var stopRequested = false
 }
 
@@ -17,13 +19,15 @@ final class BurstState: @unchecked Sendable {
 
 extension Gateway {
     /// Starts the bursts a step asked for, or answers at once why not. Caller holds `lock`.
-    func handleBursts(_ requests: [BurstMessage.Request], stops: [UInt32]) {
-        for id in stops {
-            burst.lock.withLock { if burst.activeID == id { burst.stopRequested = true } }
+    func handleBursts(_ requests: [BurstMessage.Request], stops: [(id: UInt32, from: Endpoint)]) {
+        for stop in stops {
+            burst.lock.withLock {
+                if burst.activeID == stop.id, burst.asker == stop.from { burst.stopRequested = true }
+            }
         }
         for request in requests {
             // Only a primary's (or a lone gateway's) LAN source passes the far side's cryptokey routing.
-            guard controller.pathProbesAccepted, let source = pathProbeSocket?.source,
+            guard !request.isRefused, controller.pathProbesAccepted, let source = pathProbeSocket?.source,
                 source.isV4 == request.target.isV4
             else {
                 reply(BurstMessage.Result(id: request.id, status: .refused), to: request.replyTo)
@@ -32,6 +36,7 @@ extension Gateway {
             let busy: Bool = burst.lock.withLock {
                 if burst.activeID != nil { return true }
                 burst.activeID = request.id
+                burst.asker = request.replyTo
                 burst.stopRequested = false
                 return false
             }
@@ -40,6 +45,8 @@ extension Gateway {
                 continue
             }
             burst.thread?.join()
+            // At once, so the asker knows before its drill starts (and can time the round trip).
+            reply(BurstMessage.Result(id: request.id, status: .accepted), to: request.replyTo)
             burst.thread = OSThread(name: "mg-burst") { [self] in
                 let result = runBurst(request, from: source)
                 reply(result, to: request.replyTo)
@@ -54,7 +61,7 @@ extension Gateway {
 
     /// Sends the burst and times the answers; returns the loss and the longest gap between answers.
     private func runBurst(_ request: BurstMessage.Request, from source: IPAddress) -> BurstMessage.Result {
-        guard let socket = try? ICMPEchoSocket(source: source, identifier: Gateway.pathProbeIdentifier &+ 1000)
+        guard let socket = try? ICMPEchoSocket(source: source, identifier: Gateway.pathProbeIdentifier &+ 1)
         else { return BurstMessage.Result(id: request.id, status: .refused) }
         defer { socket.close() }
         let start = Gateway.now()
@@ -95,13 +102,14 @@ extension Gateway {
         // last probe was sent (then it never closed, and the gap runs to the end).
         var gap: (start: Duration, end: Duration) = (.zero, answers.first ?? end)
         for (a, b) in zip(answers, answers.dropFirst()) where b - a > gap.end - gap.start { gap = (a, b) }
-        if let last = answers.last, lastSent - last > max(gap.end - gap.start, BurstMessage.unansweredTail) {
-            gap = (last, end)
+        // A tail without answers means the path did not come back, however long the gaps before it.
+        if let last = answers.last, lastSent - last >= BurstMessage.unansweredTail {
+            gap = (last, lastSent)
         }
         func milliseconds(_ d: Duration) -> UInt32 { UInt32(clamping: Int64(d.seconds * 1000)) }
         return BurstMessage.Result(
             id: request.id, status: .done, sent: sent, received: seen.count,
             longestGapStartMilliseconds: milliseconds(gap.start), longestGapEndMilliseconds: milliseconds(gap.end),
-            durationMilliseconds: milliseconds(end))
+            durationMilliseconds: milliseconds(lastSent))
     }
 }

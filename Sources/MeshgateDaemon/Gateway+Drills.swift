@@ -34,7 +34,9 @@ extension Gateway {
             return .failure("no remote gateway with a live tunnel to probe through; the drill needs one")
         }
         guard lanToLAN?.start() ?? true else {
-            return .failure("the remote gateway \(lanToLAN?.remote ?? "?") refused to probe (not primary, or busy)")
+            return .failure(
+                "the remote gateway \(lanToLAN?.remote ?? "?") did not start probing (not primary, busy, or no answer within 1 s); nothing was changed"
+            )
         }
         probe?.start()
         Thread.sleep(forTimeInterval: 0.3)
@@ -72,8 +74,9 @@ extension Gateway {
                 sent = result.sent
                 lost = max(0, result.sent - result.received)
                 longestGap = Double(result.longestGapEndMilliseconds) - Double(result.longestGapStartMilliseconds)
-                // The burst started about when it was asked for; the step-down came `offset` later.
-                let offset = Double(started.duration(since: lanToLAN.requestedAt).nanosecondsValue) / 1e6
+                // The burst started one way after it was asked for; the step-down came `offset` after that.
+                let offset =
+                    Double((started.duration(since: lanToLAN.requestedAt) - lanToLAN.oneWay).nanosecondsValue) / 1e6
                 if result.longestGapEndMilliseconds >= result.durationMilliseconds {
                     convergence = nil
                     problems.append("the LAN-to-LAN probes were not answered again after the failover")
@@ -333,7 +336,10 @@ final class BurstDrill: @unchecked Sendable {
         {
             let controller = gateway.controller
             let config = controller.config
-            guard let target = config.advertise.compactMap({ config.probeTargets[$0] }).first else { return nil }
+            // IPv4: the far side probes from its IPv4 LAN address.
+            guard let target = config.advertise.compactMap({ config.probeTargets[$0] }).first(where: \.isV4) else {
+                return nil
+            }
             let members = config.ha.map { config.members(of: $0.group) } ?? []
             // A next hop of ours is the primary of its group (or a lone gateway): its LAN source passes here.
             let remotes = Set(controller.nextHops.values).subtracting(members).filter {
@@ -355,28 +361,36 @@ final class BurstDrill: @unchecked Sendable {
 
     private var endpoint: Endpoint { Endpoint(address: remoteAddress, port: GatewayController.probePort) }
 
-    /// Asks for the burst; false when the remote refused at once.
+    /// Half the round trip of the request and its acknowledgement: the remote's burst clock started that
+    /// much after ``requestedAt``.
+    private(set) var oneWay = Duration.zero
+
+    /// Asks for the burst and waits (up to 1 s) until the remote says it started; false when it refused,
+    /// was busy, or did not answer.
     func start() -> Bool {
         requestedAt = Gateway.now()
         socket.send(
             BurstMessage.request(id: id, target: target, count: Self.count, interval: BurstMessage.minimumInterval),
             to: endpoint)
-        // A refusal comes back at once; silence means the burst runs.
-        if socket.waitReadable(milliseconds: 50), let result = receiveResult(), result.status != .done {
-            socket.close()
-            return false
+        let deadline = requestedAt + .seconds(1)
+        while Gateway.now() < deadline {
+            guard socket.waitReadable(milliseconds: 50), let result = receiveResult() else { continue }
+            guard result.status == .accepted else { break }
+            oneWay = Gateway.now().duration(since: requestedAt) / 2
+            return true
         }
-        return true
+        socket.close()
+        return false
     }
 
-    /// Ends the burst and waits (up to 2 s) for its result.
+    /// Ends the burst and waits (up to 2 s, asking again every 250 ms) for its result.
     func stop() -> BurstMessage.Result? {
         defer { socket.close() }
-        socket.send(BurstMessage.stop(id: id), to: endpoint)
         let deadline = Gateway.now() + .seconds(2)
         while Gateway.now() < deadline {
-            guard socket.waitReadable(milliseconds: 100) else { continue }
-            if let result = receiveResult() { return result.status == .done ? result : nil }
+            socket.send(BurstMessage.stop(id: id), to: endpoint)
+            guard socket.waitReadable(milliseconds: 250) else { continue }
+            if let result = receiveResult(), result.status != .accepted { return result.status == .done ? result : nil }
         }
         return nil
     }

@@ -64,23 +64,29 @@ extension Gateway {
         }
     }
 
+    /// A secret of this run in every path probe: an answer must echo it, so a LAN host cannot forge
+    /// answers for probes it never saw.
+    static let pathProbeNonce: [UInt8] = (0..<8).map { _ in UInt8.random(in: 0...255) }
+
     static func pathProbePayload(_ sequence: UInt32) -> [UInt8] {
-        GatewayController.pathProbeMagic + withUnsafeBytes(of: sequence.bigEndian, Array.init)
+        GatewayController.pathProbeMagic + pathProbeNonce + withUnsafeBytes(of: sequence.bigEndian, Array.init)
     }
 
-    /// The 32-bit sequence a path probe's echo reply carries, if it is one.
+    /// The 32-bit sequence a path probe's echo reply carries, if it is one of ours.
     static func pathProbeSequence(in payload: [UInt8]) -> UInt32? {
-        let magic = GatewayController.pathProbeMagic
-        guard payload.count >= magic.count + 4, payload.starts(with: magic) else { return nil }
-        return payload[magic.count..<magic.count + 4].reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
+        let prefix = GatewayController.pathProbeMagic + pathProbeNonce
+        guard payload.count >= prefix.count + 4, payload.starts(with: prefix) else { return nil }
+        return payload[prefix.count..<prefix.count + 4].reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
     }
 
-    /// Echo replies waiting on the path probe socket, as inputs.
+    /// Echo replies waiting on the path probe socket, as inputs; at most a few batches of reads per pass,
+    /// whatever else arrives there.
     func pathProbeAnswers(_ socket: ICMPEchoSocket) -> [Input] {
         var inputs: [Input] = []
-        while inputs.count < Gateway.datagramsPerPass, let reply = socket.receive() {
+        for _ in 0..<16 {
+            guard let reply = socket.receive() else { break }
             if let sequence = Gateway.pathProbeSequence(in: reply.payload) {
-                inputs.append(.pathProbeAnswer(sequence: sequence))
+                inputs.append(.pathProbeAnswer(sequence: sequence, from: reply.from))
             }
         }
         return inputs

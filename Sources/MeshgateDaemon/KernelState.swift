@@ -299,8 +299,17 @@ final class KernelState {
         mssClampInstalled = true
         enforcedPolicy = policy
         firewallInstalled = firewall != nil
-        rulesetFingerprint = try? socket.ruleFingerprint(table: MSSClampRuleset.defaultTableName)
+        do {
+            rulesetFingerprint = try socket.ruleFingerprint(table: MSSClampRuleset.defaultTableName)
+        } catch {
+            rulesetFingerprint = nil
+            logger.error("cannot read back table inet meshgate (\(error)): changes to it will not be noticed")
+        }
+        driftReported = false
     }
+
+    /// A drift was reported and no install succeeded since: the same drift is not reported every second.
+    private var driftReported = false
 
     /// The rules of `inet meshgate` as installed (``NFTablesSocket/ruleFingerprint(table:)``).
     private var rulesetFingerprint: [String]?
@@ -308,20 +317,22 @@ final class KernelState {
     /// What changed in `inet meshgate` since we installed it, or nil when nothing did (or it is not ours
     /// to check: not installed, or the read failed).
     func rulesetDrift() -> String? {
-        guard mssClampInstalled, let expected = rulesetFingerprint, let socket = try? NFTablesSocket() else {
-            return nil
-        }
+        guard mssClampInstalled, !driftReported, let expected = rulesetFingerprint,
+            let socket = try? NFTablesSocket()
+        else { return nil }
+        let drift: String?
         do {
             let found = try socket.ruleFingerprint(table: MSSClampRuleset.defaultTableName)
-            guard found != expected else { return nil }
             let missing = Set(expected).subtracting(found).count
             let added = Set(found).subtracting(expected).count
-            return "\(missing) of \(expected.count) rules gone, \(added) foreign added"
+            drift = found == expected ? nil : "\(missing) of \(expected.count) rules gone, \(added) foreign added"
         } catch .tableNotFound {
-            return "the table was deleted"
+            drift = "the table was deleted"
         } catch {
-            return nil
+            drift = nil
         }
+        if drift != nil { driftReported = true }
+        return drift
     }
 
     /// Other tables' base chains on the forward hook that can drop a packet (policy drop, or any rule),
@@ -332,13 +343,23 @@ final class KernelState {
         else { return [] }
         let forward = chains.filter { $0.hook == "forward" }
         guard !forward.isEmpty else { return [] }
-        let counts = (try? socket.ruleCounts()) ?? [:]
+        // Counting rules dumps every rule of every table (large on a Docker or kube-proxy host): again only
+        // when the chains change, or every 10 s.
+        let now = ContinuousClock.now
+        if forward != ruleCountCache.chains || now - ruleCountCache.at > .seconds(10) {
+            ruleCountCache = (forward, (try? socket.ruleCounts()) ?? [:], now)
+        }
+        let counts = ruleCountCache.counts
         return forward.compactMap { chain in
             let rules = counts["\(chain.family) \(chain.table) \(chain.chain)"] ?? 0
             guard chain.dropsByDefault || rules > 0 else { return nil }
             return "\(chain) with \(rules) rule\(rules == 1 ? "" : "s")"
         }
     }
+
+    private var ruleCountCache: (chains: [BaseChainSummary], counts: [String: Int], at: ContinuousClock.Instant) = (
+        [], [:], ContinuousClock.now
+    )
 
     /// The IPv4 forwarding switch of each of `interfaces` (sysctl name → on); interfaces that are not
     /// there are left out.

@@ -166,6 +166,59 @@ struct HealthScenarioTests {
         #expect(!kinds(mesh["gw-c"]).contains("failover_flap"), "only the group's members judge its flaps")
     }
 
+    @Test("A burst is run only at a host behind the asker's own group; explain answers only flows from its region")
+    func probePortRequestsAreBounded() {
+        var mesh = Mesh(Fixtures.all.map { Fixtures.config($0) })
+        mesh.run(for: .seconds(3))
+        let fromA = Endpoint(address: IPAddress("100.64.0.1")!, port: 40000)
+        func ask(_ bytes: [UInt8]) -> Output {
+            mesh.step("gw-c", [.datagram(Datagram(channel: .probePort, bytes: bytes, peer: fromA))])
+        }
+        let own = ask(
+            BurstMessage.request(id: 1, target: IPAddress("10.10.10.100")!, count: 100, interval: .milliseconds(5)))
+        #expect(own.bursts.map(\.isRefused) == [false], "a host on gw-a's group's LAN")
+        let elsewhere = ask(
+            BurstMessage.request(id: 2, target: IPAddress("10.20.10.100")!, count: 100, interval: .milliseconds(5)))
+        #expect(elsewhere.bursts.map(\.isRefused) == [true], "gw-c's own LAN is not gw-a's to probe")
+        let internet = ask(
+            BurstMessage.request(id: 3, target: IPAddress("8.8.8.8")!, count: 100, interval: .milliseconds(5)))
+        #expect(internet.bursts.map(\.isRefused) == [true])
+        #expect(
+            ask(
+                BurstMessage.request(
+                    id: 4, target: IPAddress("10.10.10.100")!, count: 3000, interval: .milliseconds(255))
+            ).bursts.isEmpty, "longer than 15 s: not even parsed")
+        func flow(_ source: String) -> [UInt8] {
+            ExplainMessage.query(
+                id: 9,
+                flow: ExplainFlow(
+                    source: IPAddress(source)!, destination: IPAddress("10.20.10.100")!, protocolNumber: nil, port: 0))
+        }
+        #expect(ask(flow("10.10.10.100")).datagrams.count == 1, "a flow from gw-a's region is explained")
+        #expect(ask(flow("10.20.10.7")).datagrams.isEmpty, "not gw-a's to ask about")
+        for _ in 0..<30 { _ = ask(flow("10.10.10.100")) }
+        #expect(mesh["gw-c"].routeMessageDrops["explain_rate_limited", default: 0] > 0)
+    }
+
+    @Test("A path answer counts only from the probed host")
+    func forgedPathAnswers() {
+        var mesh = Mesh([
+            Fixtures.config(Fixtures.a), Fixtures.config(Fixtures.b),
+            Fixtures.config(Fixtures.c, advertise: ["{prefix: 10.20.10.0/24, probe: 10.20.10.100}"]),
+        ])
+        mesh.step("gw-a", [.pathProbeSource(IPAddress("10.10.10.2")!)])
+        mesh.pathAnswered = { _, _ in false }
+        mesh.run(for: .seconds(4))
+        // Forge answers to every probe gw-a sent, from another LAN host.
+        let forged = mesh.nodes["gw-a"]!.outputs.flatMap(\.pathProbes).map {
+            Input.pathProbeAnswer(sequence: $0.sequence, from: IPAddress("10.10.10.66")!)
+        }
+        mesh.step("gw-a", forged)
+        mesh.run(for: .seconds(5))
+        #expect(mesh["gw-a"].pathStatuses(now: mesh.now).first?.up == false)
+        #expect(mesh["gw-a"].pathStatuses(now: mesh.now).first?.statistics?.loss == 1)
+    }
+
     @Test("The explain query and answer round-trip, and garbage is refused")
     func explainMessages() {
         let flow = ExplainFlow(

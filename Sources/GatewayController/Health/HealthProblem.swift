@@ -170,7 +170,9 @@ public enum Health {
     /// hand-over, and a conflict is seen briefly while a subnet moves between adverts.
     static func debounce(_ kind: HealthProblem.Kind) -> Duration {
         switch kind {
-        case .multiplePrimaries, .routeConflict, .routeWithoutPrimary: .seconds(3)
+        // Longer than a dead peer takes to stop counting as up (5 s of unanswered probes).
+        case .multiplePrimaries: .seconds(6)
+        case .routeConflict, .routeWithoutPrimary: .seconds(3)
         default: .zero
         }
     }

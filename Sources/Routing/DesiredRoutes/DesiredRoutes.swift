@@ -9,10 +9,10 @@ public import NetworkTypes
 ///   order (``PrimaryView``), among the members advertising the prefix. With no claimant the prefix is
 ///   listed in ``withoutPrimary`` and keeps its `previous` next hop if that gateway still advertises it,
 ///   so a hand-over in progress does not remove the route;
-/// - advertised by several units (groups or lone gateways): a ``RouteConflict``. The unit that carries
-///   the prefix now (its `previous` next hop still advertises it) keeps it, so a newcomer advertising
-///   another region's subnet cannot take it away; with no previous next hop, the unit of the lowest
-///   gateway name is used as above.
+/// - advertised by several units (groups or lone gateways): a ``RouteConflict``. The unit that carried
+///   the prefix (`previousUnits`, else the unit of its `previous` next hop) keeps it while any of its
+///   gateways still advertises it, so a newcomer advertising another region's subnet cannot take it away,
+///   not even while the group fails over; with no history, the unit of the lowest gateway name is used.
 ///
 /// - lying strictly inside a prefix that an HA group advertises, from anyone outside that group: refused
 ///   and listed in ``refusedInsideGroups``. A group's subnets belong to its declared members, so no other
@@ -29,6 +29,9 @@ public struct DesiredRoutes: Sendable, Hashable {
     public var conflicts: [RouteConflict]
     /// Prefixes refused because they lie inside another HA group's prefix, sorted.
     public var refusedInsideGroups: [IPPrefix]
+    /// The unit (an HA group, or a lone gateway) each prefix went to: pass it back as `previousUnits`, so a
+    /// contested prefix stays with its group even while that group has no primary for a moment.
+    public var units: [IPPrefix: String] = [:]
 
     public init(
         nextHops: [IPPrefix: String], withoutPrimary: [IPPrefix], conflicts: [RouteConflict],
@@ -43,7 +46,10 @@ public struct DesiredRoutes: Sendable, Hashable {
     /// Computes the next hops from the table's live entries at `now`, the role reports in their group
     /// records, and `reports` from the local election (pass `[]` on a gateway without a group).
     /// `previous` is the last result's ``nextHops``.
-    public init(table: RouteTable, now: Timestamp, reports: [RoleReport] = [], previous: [IPPrefix: String] = [:]) {
+    public init(
+        table: RouteTable, now: Timestamp, reports: [RoleReport] = [], previous: [IPPrefix: String] = [:],
+        previousUnits: [IPPrefix: String] = [:]
+    ) {
         let entries = table.liveEntries(now: now)
         let view = PrimaryView(reports: table.roleReports(now: now) + reports)
         var advertisers: [IPPrefix: [(gateway: String, group: String?)]] = [:]
@@ -57,10 +63,16 @@ public struct DesiredRoutes: Sendable, Hashable {
         // Every (prefix, group) a group's members advertise; the table admits group tags from members only.
         let grouped = Set(
             advertisers.flatMap { prefix, list in list.compactMap { $0.group.map { GroupedPrefix(prefix, $0) } } })
+        var units: [IPPrefix: String] = [:]
         for (prefix, list) in advertisers {
-            let incumbent = previous[prefix].flatMap { kept in list.first { $0.gateway == kept } }
-            guard let lowest = incumbent ?? list.min(by: { $0.gateway < $1.gateway }) else { continue }
+            let byName = list.sorted { $0.gateway < $1.gateway }
+            let incumbent =
+                previousUnits[prefix].flatMap { unit in
+                    byName.first { RouteTable.unitKey(gateway: $0.gateway, group: $0.group) == unit }
+                } ?? previous[prefix].flatMap { kept in list.first { $0.gateway == kept } }
+            guard let lowest = incumbent ?? byName.first else { continue }
             let unit = RouteTable.unitKey(gateway: lowest.gateway, group: lowest.group)
+            units[prefix] = unit
             if grouped.contains(where: { $0.prefix != prefix && $0.prefix.contains(prefix) && $0.group != lowest.group }
             ) {
                 refused.append(prefix)
@@ -82,6 +94,7 @@ public struct DesiredRoutes: Sendable, Hashable {
         self.init(
             nextHops: nextHops, withoutPrimary: withoutPrimary.sorted(),
             conflicts: conflicts.values.sorted { $0.prefix < $1.prefix }, refusedInsideGroups: refused.sorted())
+        self.units = units
     }
 }
 

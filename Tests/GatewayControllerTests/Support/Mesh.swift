@@ -141,7 +141,8 @@ struct Mesh {
     private mutating func route(_ out: Output, from sender: String) {
         guard let source = addressOf[sender] else { return }
         for probe in out.pathProbes where pathAnswered(sender, probe.target) {
-            inFlight.append((now + Mesh.latency * 2, sender, .pathProbeAnswer(sequence: probe.sequence)))
+            inFlight.append(
+                (now + Mesh.latency * 2, sender, .pathProbeAnswer(sequence: probe.sequence, from: probe.target)))
         }
         for datagram in out.datagrams {
             guard let to = nameAt[datagram.peer.address], nodes[to]?.alive == true else { continue }

@@ -45,6 +45,24 @@ struct DesiredRoutesTests {
         #expect(remote.conflicts.isEmpty)
     }
 
+    @Test("a contested prefix stays with the group that carried it, even while the group has no primary")
+    func incumbentGroupKeepsContestedPrefix() {
+        // gw-0 (lone) also advertises nyc1's LAN; its name sorts first, so without history it would win.
+        let hijack = Advertisement.Routes(sender: "gw-0", sequence: 1, routes: [.init(prefix: Self.lan)])
+        let standby = Self.member("gw-b", sequence: 5, priority: 100, primary: nil, term: 1)
+        let fresh = DesiredRoutes(table: Self.table([hijack, standby]), now: at(ms: 1))
+        #expect(fresh.nextHops[Self.lan] == "gw-0", "no history: the lowest name")
+        // The same adverts after nyc1 carried the prefix (its primary gw-a just vanished): nobody in nyc1
+        // claims yet, and the prefix waits for the group instead of going to gw-0.
+        let remembered = DesiredRoutes(
+            table: Self.table([hijack, standby]), now: at(ms: 1), previous: [Self.lan: "gw-a"],
+            previousUnits: [Self.lan: "group:nyc1"])
+        #expect(remembered.nextHops[Self.lan] == nil)
+        #expect(remembered.withoutPrimary == [Self.lan])
+        #expect(remembered.units[Self.lan] == "group:nyc1")
+        #expect(remembered.conflicts.map(\.prefix) == [Self.lan])
+    }
+
     @Test("the result does not depend on the order messages arrived in")
     func orderIndependent() {
         var generator = SeededGenerator(seed: 7)
