@@ -151,6 +151,10 @@ let package = Package(
         .executableTarget(
             name: "FuzzPolicy", dependencies: ["Policy"], path: "Sources/Fuzz/FuzzPolicy",
             swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "FuzzProbePort",
+            dependencies: ["GatewayController", "GatewayConfig", "CryptoPrimitives", "LinuxSystem", "NetworkTypes", "Routing"],
+            path: "Sources/Fuzz/FuzzProbePort", swiftSettings: swiftSettings),
 
         // MARK: - Tests
         .target(

@@ -18,7 +18,7 @@ while [[ $# -gt 0 ]]; do
     esac
 done
 if [[ ${#targets[@]} -eq 0 ]]; then
-    targets=(FuzzRouteProtocol FuzzWireGuardReceive FuzzUAPI FuzzControlProtocol FuzzConfig FuzzPolicy)
+    targets=(FuzzRouteProtocol FuzzWireGuardReceive FuzzUAPI FuzzControlProtocol FuzzConfig FuzzPolicy FuzzProbePort)
 fi
 
 scratch=.build-fuzz
