@@ -31,6 +31,7 @@ if [[ -z ${MESHGATED:-} ]]; then
 fi
 
 cleanup() {
+    disown -a 2>/dev/null || true
     for pidfile in "$root"/gw-*/pid; do
         if [[ -f $pidfile ]]; then kill -9 "$(cat "$pidfile")" 2>/dev/null || true; fi
     done
@@ -39,6 +40,7 @@ cleanup() {
     rm -rf "$root"
 }
 trap cleanup EXIT
+[[ -n ${KEEP_LOGS:-} ]] && trap 'cp -r "$root" /tmp/mgm-logs 2>/dev/null; cleanup' EXIT
 cleanup
 
 # Subnet j (0-based) of gateway i: a /26 of 10.0.0.0/8 numbered by g = (i - 1) * K + j, so N * K may

@@ -3,6 +3,7 @@ public import GatewayConfig
 public import NetworkTypes
 public import Policy
 public import Routing
+import Synchronization
 
 /// The gateway's decisions, free of I/O: the HA election, the route table, the timers, the adverts
 /// owed, drills and key rotation in progress, peer liveness and key expiry.
@@ -38,13 +39,13 @@ public struct GatewayController: Sendable {
     public static let rejectAfterTimeSeconds: Int64 = 180
 
     // MARK: Configuration and identity
-    public internal(set) var config: GatewayConfiguration
+    public internal(set) var config: GatewayConfiguration { didSet { routeInputsChanged() } }
     /// Our public key; changes when a key rotation completes.
     public internal(set) var publicKey: Key32
     /// Every peer's current public key by name: the config's, until a peer announces a rotation.
-    public internal(set) var peerKeys: [String: Key32]
+    public internal(set) var peerKeys: [String: Key32] { didSet { intentGeneration = Self.newGeneration() } }
     /// The subnets connected on our LAN interface, which no learned route may overlap.
-    public internal(set) var connectedLAN: [IPPrefix]
+    public internal(set) var connectedLAN: [IPPrefix] { didSet { routeInputsChanged() } }
     /// The port our overlay probe socket listens on (answers come back there).
     let probeReplyPort: UInt16
     public let startedAt: Timestamp
@@ -54,7 +55,7 @@ public struct GatewayController: Sendable {
     public internal(set) var routeTable: RouteTable
     var messageCounter: MessageCounter
     /// Each learned subnet's next-hop gateway.
-    public internal(set) var nextHops: [IPPrefix: String] = [:]
+    public internal(set) var nextHops: [IPPrefix: String] = [:] { didSet { intentGeneration = Self.newGeneration() } }
     public internal(set) var withoutPrimary: [IPPrefix] = []
     /// Learned prefixes refused for lying inside another HA group's subnet (reported on change).
     public internal(set) var refusedInsideGroups: [IPPrefix] = []
@@ -66,7 +67,7 @@ public struct GatewayController: Sendable {
     public internal(set) var unapprovedRoutes: [IPPrefix: String] = [:]
     public internal(set) var lastRouteChangeAt: Timestamp?
     /// What we advertise now: the configured subnets less those a withdrawal drill holds back.
-    public internal(set) var advertisedNow: [IPPrefix]
+    public internal(set) var advertisedNow: [IPPrefix] { didSet { routeInputsChanged() } }
     public internal(set) var lanHealthy: Bool
     /// The last ``Input/wanHealth(_:)``; the election sees LAN and WAN health as one.
     public internal(set) var wanHealthy = true
@@ -98,13 +99,35 @@ public struct GatewayController: Sendable {
     var lastKeyChangeAt: Timestamp?
     /// Probe targets taken from one peer at most (the rest of its message is ignored).
     public static let probeTargetsPerPeer = 64
+    // MARK: Change tracking (work at rest must not grow with routes or peers)
+    /// Changes whenever something the peers-and-routes part of the ``intent`` depends on changes; a value
+    /// no other controller ever had (``newGeneration()``), so copies that diverge never share one.
+    public internal(set) var intentGeneration: UInt64 = GatewayController.newGeneration()
+    /// Changes with the configuration, our advertised and connected subnets and enforced key expiries.
+    var routeInputsGeneration: UInt64 = 0
+    /// How often the routes were computed: what is exported from ``nextHops`` and ``withoutPrimary``
+    /// needs refreshing only when this moved.
+    public internal(set) var routeComputations: UInt64 = 0
+    /// What ``recomputeRoutes(now:out:)`` last computed from: unchanged inputs, unchanged result.
+    var lastRouteInputs: RouteInputs?
+    /// The peers and routes of the intent for ``intentGeneration`` (a box: `intent` is a getter).
+    let intentCache = IntentCache()
+
+    private static let generations = Atomic<UInt64>(1)
+    static func newGeneration() -> UInt64 { generations.add(1, ordering: .relaxed).newValue }
+
+    mutating func routeInputsChanged() {
+        routeInputsGeneration &+= 1
+        intentGeneration = Self.newGeneration()
+    }
+
     /// Explain answers sent to each peer in the current second (``explainAnswersPerSecond``).
     var explainBudgets: [String: (second: Int64, count: Int)] = [:]
     public internal(set) var keyRotation: KeyRotation?
 
     // MARK: Peers
     public internal(set) var peersUp: Set<String> = []
-    public internal(set) var keyExpiryEnforced: Set<String> = []
+    public internal(set) var keyExpiryEnforced: Set<String> = [] { didSet { routeInputsChanged() } }
     var keyExpiryWarnedAt: [String: Timestamp] = [:]
     var sessions: PeerSessions?
 
@@ -344,21 +367,7 @@ public struct GatewayController: Sendable {
 
     /// What the engine and the kernel should hold now.
     public var intent: Intent {
-        var peers: [String: PeerIntent] = [:]
-        for peer in otherPeers where !keyExpiryEnforced.contains(peer.name) {
-            peers[peer.name] = PeerIntent(
-                name: peer.name, publicKey: peerKeys[peer.name] ?? peer.publicKey, overlayAddress: peer.overlayAddress,
-                endpoint: peer.endpoint,
-                persistentKeepaliveSeconds: UInt16(clamping: peer.persistentKeepalive?.components.seconds ?? 0),
-                presharedKeyFile: peer.presharedKeyFile, allowedIPs: [peer.overlayAddress.hostPrefix])
-        }
-        var routes: [IPPrefix: String] = [:]
-        for (prefix, gateway) in nextHops where peers[gateway] != nil {
-            // An overlay address is its owner's alone, whatever a peer advertises.
-            guard !peers.values.contains(where: { $0.allowedIPs.contains(prefix) }) else { continue }
-            peers[gateway]?.allowedIPs.insert(prefix)
-            routes[prefix] = gateway
-        }
+        let (peers, routes) = peersAndRoutes
         var virtualIP: Intent.VirtualIP?
         if let ha = config.ha, election?.role == .primary, stalledUntil == nil {
             virtualIP = Intent.VirtualIP(
@@ -368,11 +377,38 @@ public struct GatewayController: Sendable {
         var virtualIPGuard: IPv4Address?
         if let ha = config.ha, case .v4(let address) = ha.lan.virtualIP.address { virtualIPGuard = address }
         return Intent(
-            peers: peers, routes: routes, routeTable: config.kernel.routeTable, routeMetric: config.kernel.routeMetric,
-            keepStaleRoutes: now < startUpWindowEnds, virtualIP: virtualIP,
+            generation: intentGeneration, peers: peers, routes: routes, routeTable: config.kernel.routeTable,
+            routeMetric: config.kernel.routeMetric, keepStaleRoutes: now < startUpWindowEnds, virtualIP: virtualIP,
             ruleset: Ruleset(
                 mssClamp: .init(interface: config.overlay.interface, mtu: config.overlay.mtuBytes),
                 virtualIPGuard: virtualIPGuard, policy: config.policy, firewall: firewallIntent))
+    }
+
+    /// Every peer the engine should know with its allowed IPs, and the learned routes: rebuilt only when
+    /// ``intentGeneration`` changed, since they grow with the route table.
+    var peersAndRoutes: (peers: [String: PeerIntent], routes: [IPPrefix: String]) {
+        if let cached = intentCache.value, cached.generation == intentGeneration {
+            return (cached.peers, cached.routes)
+        }
+        var peers: [String: PeerIntent] = [:]
+        var owned: [IPPrefix: String] = [:]
+        for peer in otherPeers where !keyExpiryEnforced.contains(peer.name) {
+            peers[peer.name] = PeerIntent(
+                name: peer.name, publicKey: peerKeys[peer.name] ?? peer.publicKey, overlayAddress: peer.overlayAddress,
+                endpoint: peer.endpoint,
+                persistentKeepaliveSeconds: UInt16(clamping: peer.persistentKeepalive?.components.seconds ?? 0),
+                presharedKeyFile: peer.presharedKeyFile, allowedIPs: [peer.overlayAddress.hostPrefix])
+            owned[peer.overlayAddress.hostPrefix] = peer.name
+        }
+        var routes: [IPPrefix: String] = [:]
+        for (prefix, gateway) in nextHops where peers[gateway] != nil {
+            // An overlay address is its owner's alone, whatever a peer advertises.
+            guard owned[prefix] == nil else { continue }
+            peers[gateway]?.allowedIPs.insert(prefix)
+            routes[prefix] = gateway
+        }
+        intentCache.value = (intentGeneration, peers, routes)
+        return (peers, routes)
     }
 
     /// The input baseline for the configuration, if `firewall.enabled`.
@@ -434,9 +470,18 @@ public struct GatewayController: Sendable {
 
     /// Recomputes every subnet's next hop, logging and auditing what moved.
     mutating func recomputeRoutes(now: Timestamp, out: inout Output) {
+        // Every step asks; only a change of the table's routes, the role claims or our own inputs answers.
+        let reports = election?.reports(now: now) ?? []
+        let claims = PrimaryView(reports: routeTable.roleReports(now: now) + reports).reports.map {
+            RouteInputs.Claim(gateway: $0.gateway, group: $0.group, role: $0.role, term: $0.term, priority: $0.priority)
+        }
+        let inputs = RouteInputs(
+            tableVersion: routeTable.routesVersion, ownGeneration: routeInputsGeneration, claims: claims)
+        guard inputs != lastRouteInputs else { return }
+        lastRouteInputs = inputs
+        routeComputations &+= 1
         let desired = DesiredRoutes(
-            table: routeTable, now: now, reports: election?.reports(now: now) ?? [], previous: nextHops,
-            previousUnits: routeUnits)
+            table: routeTable, now: now, reports: reports, previous: nextHops, previousUnits: routeUnits)
         routeUnits = desired.units
         // Our own subnets never go through the overlay, even while a drill withdraws one of them; nor
         // does anything through a peer whose key expired.
@@ -586,4 +631,25 @@ public struct GatewayController: Sendable {
 extension IPAddress {
     /// The /32 or /128 of this address.
     var hostPrefix: IPPrefix { IPPrefix(address: self, length: isV4 ? 32 : 128)! }
+}
+
+/// The inputs of one route computation, compared step to step.
+struct RouteInputs: Hashable, Sendable {
+    struct Claim: Hashable, Sendable {
+        var gateway: String
+        var group: String
+        var role: PrimaryElection.Role
+        var term: UInt64
+        var priority: UInt8
+    }
+    var tableVersion: UInt64
+    var ownGeneration: UInt64
+    /// The newest role report of each (gateway, group), without the sequence numbers that grow with
+    /// every message.
+    var claims: [Claim]
+}
+
+/// The intent's peers and routes for one generation.
+final class IntentCache: @unchecked Sendable {
+    var value: (generation: UInt64, peers: [String: PeerIntent], routes: [IPPrefix: String])?
 }

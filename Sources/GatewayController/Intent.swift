@@ -5,6 +5,9 @@ public import Policy
 /// What the kernel and the WireGuard engine should hold, as the controller decides it. The driver
 /// syncs towards it by difference after every step and reports failures back as inputs.
 public struct Intent: Sendable, Hashable {
+    /// Changes exactly when `peers` or `routes` may have: the driver diffs them (they grow with the route
+    /// table) only then.
+    public var generation: UInt64
     /// Every peer the engine should know, by name.
     public var peers: [String: PeerIntent]
     /// The learned routes through the overlay (prefix → next-hop gateway), in ``routeTable`` with

@@ -49,31 +49,43 @@ extension Gateway {
         for (peer, seconds) in controller.takeNewRTTs() where configured.contains(peer) {
             metrics.observePeerRTT(name: peer, seconds: seconds)
         }
-        var subnets = Set<IPPrefix>()
-        for (prefix, gateway) in controller.nextHops {
-            metrics.setRoutePrimary(subnet: prefix, gateway: gateway)
-            subnets.insert(prefix)
-        }
-        for prefix in controller.withoutPrimary where !controller.advertisedNow.contains(prefix) {
-            metrics.setRoutePrimary(subnet: prefix, gateway: nil)
-            subnets.insert(prefix)
-        }
+        // The learned subnets' series follow the route computation (they grow with the table): set again
+        // only when it ran. Our own subnets' primary is the election's: set every time (they are few).
+        var own = Set<IPPrefix>()
         if let ha = config.ha, let election = controller.election {
             let primary = election.currentPrimary(now: now)?.gateway
             for prefix in controller.advertisedNow {
                 metrics.setRoutePrimary(subnet: prefix, gateway: primary)
-                subnets.insert(prefix)
+                own.insert(prefix)
             }
             metrics.setHARole(group: ha.group, isPrimary: election.role == .primary)
         } else {
             for prefix in controller.advertisedNow {
                 metrics.setRoutePrimary(subnet: prefix, gateway: config.node.name)
-                subnets.insert(prefix)
+                own.insert(prefix)
             }
         }
-        // A subnet nobody advertises any more is gone, not "without primary": drop its series.
-        for prefix in exportedSubnets.subtracting(subnets) { metrics.removeRoute(subnet: prefix) }
-        exportedSubnets = subnets
+        if controller.routeComputations != exportedRouteComputations {
+            exportedRouteComputations = controller.routeComputations
+            var learned = Set<IPPrefix>()
+            for (prefix, gateway) in controller.nextHops {
+                metrics.setRoutePrimary(subnet: prefix, gateway: gateway)
+                learned.insert(prefix)
+            }
+            for prefix in controller.withoutPrimary where !controller.advertisedNow.contains(prefix) {
+                metrics.setRoutePrimary(subnet: prefix, gateway: nil)
+                learned.insert(prefix)
+            }
+            // A subnet nobody advertises any more is gone, not "without primary": drop its series.
+            for prefix in exportedLearned.subtracting(learned) where !own.contains(prefix) {
+                metrics.removeRoute(subnet: prefix)
+            }
+            exportedLearned = learned
+        }
+        for prefix in exportedOwn.subtracting(own) where !exportedLearned.contains(prefix) {
+            metrics.removeRoute(subnet: prefix)
+        }
+        exportedOwn = own
         metrics.setRoutesInstalled(kernel.installed.count)
         if let changed = controller.lastRouteChangeAt {
             metrics.setRouteLastChange(at: wallNow - Double(now.duration(since: changed).nanosecondsValue) / 1e9)

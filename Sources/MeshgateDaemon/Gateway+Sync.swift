@@ -22,6 +22,8 @@ struct AppliedState {
     /// When the ARP lease of the held virtual IP was last renewed (zero: renew at the next sync).
     var virtualIPLeaseRenewedAt = Timestamp.zero
     var ruleset: Ruleset?
+    /// The ``Intent/generation`` whose peers and routes were last synced (nil: none yet, or a retry is due).
+    var generation: UInt64?
 
     struct RoutesApplied: Equatable {
         var learned: Set<IPPrefix>
@@ -41,11 +43,29 @@ extension Gateway {
     /// Makes the engine and the kernel hold `intent`, changing only what differs from what was applied.
     /// A kernel failure is kept in ``kernelFeedback`` for the next step and retried then. Caller holds `lock`.
     func syncIntent(_ intent: Intent) {
-        syncEngine(intent)
         var failures: [String] = []
-        let routes = AppliedState.RoutesApplied(
-            learned: Set(intent.routes.keys), peers: Set(intent.peers.values.map(\.overlayAddress)),
-            table: intent.routeTable, metric: intent.routeMetric, keepStale: intent.keepStaleRoutes)
+        // Peers and routes grow with the mesh: diffed only when their generation moved (or a retry is due),
+        // so a step at rest costs the same with 10 or 10,000 routes.
+        let peersAndRoutesChanged = intent.generation != applied.generation || controller.kernelSyncFailure != nil
+        if peersAndRoutesChanged { syncEngine(intent) }
+        let targetChanged =
+            applied.routes.map {
+                $0.table != intent.routeTable || $0.metric != intent.routeMetric
+                    || $0.keepStale != intent.keepStaleRoutes
+            } ?? true
+        var routesSynced = true
+        if peersAndRoutesChanged || targetChanged {
+            let routes = AppliedState.RoutesApplied(
+                learned: Set(intent.routes.keys), peers: Set(intent.peers.values.map(\.overlayAddress)),
+                table: intent.routeTable, metric: intent.routeMetric, keepStale: intent.keepStaleRoutes)
+            routesSynced = syncRoutes(routes, failures: &failures)
+        }
+        applied.generation = routesSynced ? intent.generation : nil
+        syncVirtualIPAndRuleset(intent, failures: &failures)
+    }
+
+    /// Routes towards `routes` if they differ from what was applied (or the last sync failed); false on failure.
+    private func syncRoutes(_ routes: AppliedState.RoutesApplied, failures: inout [String]) -> Bool {
         if routes != applied.routes || controller.kernelSyncFailure != nil {
             kernel.setRouteTarget(table: routes.table, metric: routes.metric)
             do {
@@ -55,8 +75,14 @@ extension Gateway {
             } catch {
                 applied.routes = nil
                 failures.append("routes: \(error)")
+                return false
             }
         }
+        return true
+    }
+
+    /// The virtual IP and the nftables tables towards `intent`; reports the step's failures back.
+    private func syncVirtualIPAndRuleset(_ intent: Intent, failures: inout [String]) {
         let now = Gateway.now()
         if intent.virtualIP != applied.virtualIP
             || (intent.virtualIP != nil

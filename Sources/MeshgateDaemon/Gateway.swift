@@ -62,8 +62,11 @@ public final class Gateway: @unchecked Sendable {
     var kernelFeedback: String??
     let audit: AuditLog
     let metrics = MetricsRegistry(version: Gateway.version)
-    /// Subnets with a `meshgate_route_primary` series, so withdrawn ones can be removed.
-    var exportedSubnets: Set<IPPrefix> = []
+    /// Subnets with a `meshgate_route_primary` series (learned, and our own), so withdrawn ones can be
+    /// removed; the route computation they were exported from.
+    var exportedLearned: Set<IPPrefix> = []
+    var exportedOwn: Set<IPPrefix> = []
+    var exportedRouteComputations: UInt64?
     /// `subnet\0target` of paths with `meshgate_path_*` series.
     var exportedPaths: Set<String> = []
     /// ICMP echo from the LAN side for the path probes (``observeKernel()``); nil without a LAN address.

@@ -27,7 +27,11 @@ public struct RoutePolicy: Sendable, Hashable {
     /// Addresses no learned route may cover: peer endpoints and overlay addresses.
     public var protectedAddresses: [IPAddress]
     /// This gateway's own LAN subnets: those it advertises and those connected on its LAN interface.
-    public var localSubnets: Set<IPPrefix>
+    public let localSubnets: Set<IPPrefix>
+    private let localCanonical: Set<IPPrefix>
+    /// ``localSubnets`` canonical and sorted: an overlap query is a few lookups and a binary search, not a
+    /// pass over them all (a gateway advertising thousands of subnets checks every learned prefix).
+    private let localSorted: [IPPrefix]
     /// This gateway's own HA group, if any.
     public var localGroup: String?
     /// Each gateway's declared HA group (gateways without one are absent).
@@ -62,6 +66,8 @@ public struct RoutePolicy: Sendable, Hashable {
         self.allowPublicSubnets = allowPublicSubnets
         self.protectedAddresses = protectedAddresses
         self.localSubnets = localSubnets
+        self.localCanonical = Set(localSubnets.map(\.canonical))
+        self.localSorted = localCanonical.sorted()
         self.localGroup = localGroup
         self.groupOf = groupOf
         self.maxRoutesPerGateway = maxRoutesPerGateway
@@ -76,6 +82,34 @@ public struct RoutePolicy: Sendable, Hashable {
     /// and shown apart from the other refusals.
     public static func isApprovalRefusal(_ reason: String) -> Bool {
         reason.contains(approvalRefusal)
+    }
+
+    /// The least (in prefix order) of our local subnets that overlaps `prefix`, if any: one that contains it
+    /// (at most one per prefix length), or the first inside it (those sort together after its address).
+    func firstLocalSubnet(overlapping prefix: IPPrefix) -> IPPrefix? {
+        let prefix = prefix.canonical
+        var containing: IPPrefix?
+        for length in 0...prefix.length {
+            guard let candidate = IPPrefix(address: prefix.address, length: length)?.canonical else { continue }
+            if localCanonical.contains(candidate) {
+                containing = candidate
+                break
+            }
+        }
+        // The first local subnet at or after `prefix` in sort order: if it lies inside `prefix`, it is the
+        // least of those inside (they sort by address, and all addresses inside follow `prefix.address`).
+        var low = 0
+        var high = localSorted.count
+        while low < high {
+            let middle = (low + high) / 2
+            if localSorted[middle] < prefix { low = middle + 1 } else { high = middle }
+        }
+        let inside = low < localSorted.count && prefix.contains(localSorted[low]) ? localSorted[low] : nil
+        switch (containing, inside) {
+        case (let a?, let b?): return min(a, b)
+        case (let a?, nil): return a
+        case (nil, let b): return b
+        }
     }
 
     /// Whether `gateway` is a declared member of `group`.
@@ -107,7 +141,7 @@ public struct RoutePolicy: Sendable, Hashable {
         let fromPartner = gateway.map { name in localGroup.map { isMember(name, of: $0) } ?? false } ?? false
         let isOwnLAN = localSubnets.contains(prefix)
         if isOwnLAN && fromPartner { return nil }
-        if let local = localSubnets.filter({ $0.overlaps(prefix) }).min() {
+        if let local = firstLocalSubnet(overlapping: prefix) {
             return "\(prefix) overlaps this gateway's own LAN subnet \(local): it is never routed through the overlay"
         }
         if let address = protectedAddresses.first(where: { prefix.contains($0) }) {

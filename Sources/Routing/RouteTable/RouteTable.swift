@@ -49,6 +49,9 @@ public struct RouteTable: Sendable {
     public var policy: RoutePolicy
     /// The current entries by gateway name.
     public private(set) var entries: [String: Entry] = [:]
+    /// Grows whenever an entry's routes (or refusals) change, or an entry comes or goes — not when an
+    /// unchanged advert only refreshes its expiry. Readers recompute what depends on the routes only then.
+    public private(set) var routesVersion: UInt64 = 0
     private var sequences: [String: SequenceMemory] = [:]
     private var conflictsByPrefix: [IPPrefix: RouteConflict] = [:]
 
@@ -121,6 +124,9 @@ public struct RouteTable: Sendable {
                 changes.append(.added(prefix, gateway: gateway, group: group))
             }
         }
+        if old == nil || old?.routes != accepted || old?.rejected != rejected || old?.overLimit != overLimit {
+            routesVersion &+= 1
+        }
         entries[gateway] = Entry(
             gateway: gateway, sequence: routes.sequence, routes: accepted, groups: groups, lastHeard: now,
             expiresAt: now + expiry, rejected: rejected, overLimit: overLimit)
@@ -141,6 +147,7 @@ public struct RouteTable: Sendable {
     /// Removes `gateway`'s entry now (a withdraw, or the peer was removed from the configuration).
     public mutating func withdraw(gateway: String) -> [RouteChange] {
         guard let entry = entries.removeValue(forKey: gateway) else { return [] }
+        routesVersion &+= 1
         let removed = entry.routes.map(\.prefix).sorted().map {
             RouteChange.removed($0, gateway: gateway, reason: .withdrawn)
         }
@@ -153,6 +160,7 @@ public struct RouteTable: Sendable {
         for gateway in entries.keys.sorted() {
             guard let entry = entries[gateway], entry.expiresAt <= now else { continue }
             entries[gateway] = nil
+            routesVersion &+= 1
             changes += entry.routes.map(\.prefix).sorted().map {
                 RouteChange.removed($0, gateway: gateway, reason: .expired)
             }
