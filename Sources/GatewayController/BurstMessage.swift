@@ -75,13 +75,13 @@ public enum BurstMessage {
     public static func request(id: UInt32, target: IPAddress, count: Int, interval: Duration) -> [UInt8] {
         let milliseconds = UInt8(clamping: Int(interval.seconds * 1000))
         let count = UInt16(clamping: count)
-        return requestMagic + ExplainMessage.be32(id) + ExplainMessage.address(target)
+        return requestMagic + ProbePortBytes.be32(id) + ProbePortBytes.address(target)
             + [UInt8(count >> 8), UInt8(count & 0xff), milliseconds]
     }
 
     public static func parseRequest(_ bytes: [UInt8], from source: Endpoint) -> Request? {
         guard bytes.starts(with: requestMagic) else { return nil }
-        var reader = ExplainMessage.Reader(bytes: bytes, offset: requestMagic.count)
+        var reader = ProbePortBytes.Reader(bytes: bytes, offset: requestMagic.count)
         guard let id = reader.u32(), let target = reader.address(), let high = reader.u8(), let low = reader.u8(),
             let milliseconds = reader.u8(), reader.offset == bytes.count
         else { return nil }
@@ -93,11 +93,11 @@ public enum BurstMessage {
         return Request(id: id, target: target, count: count, interval: interval, replyTo: source)
     }
 
-    public static func stop(id: UInt32) -> [UInt8] { stopMagic + ExplainMessage.be32(id) }
+    public static func stop(id: UInt32) -> [UInt8] { stopMagic + ProbePortBytes.be32(id) }
 
     public static func parseStop(_ bytes: [UInt8]) -> UInt32? {
         guard bytes.count == stopMagic.count + 4, bytes.starts(with: stopMagic) else { return nil }
-        var reader = ExplainMessage.Reader(bytes: bytes, offset: stopMagic.count)
+        var reader = ProbePortBytes.Reader(bytes: bytes, offset: stopMagic.count)
         return reader.u32()
     }
 
@@ -106,14 +106,14 @@ public enum BurstMessage {
             let v = UInt16(clamping: value)
             return [UInt8(v >> 8), UInt8(v & 0xff)]
         }
-        return resultMagic + ExplainMessage.be32(result.id) + [result.status.rawValue] + be16(result.sent)
-            + be16(result.received) + ExplainMessage.be32(result.longestGapStartMilliseconds)
-            + ExplainMessage.be32(result.longestGapEndMilliseconds) + ExplainMessage.be32(result.durationMilliseconds)
+        return resultMagic + ProbePortBytes.be32(result.id) + [result.status.rawValue] + be16(result.sent)
+            + be16(result.received) + ProbePortBytes.be32(result.longestGapStartMilliseconds)
+            + ProbePortBytes.be32(result.longestGapEndMilliseconds) + ProbePortBytes.be32(result.durationMilliseconds)
     }
 
     public static func parseResult(_ bytes: [UInt8]) -> Result? {
         guard bytes.count == resultMagic.count + 21, bytes.starts(with: resultMagic) else { return nil }
-        var reader = ExplainMessage.Reader(bytes: bytes, offset: resultMagic.count)
+        var reader = ProbePortBytes.Reader(bytes: bytes, offset: resultMagic.count)
         guard let id = reader.u32(), let statusByte = reader.u8(), let status = Result.Status(rawValue: statusByte),
             let sentHigh = reader.u8(), let sentLow = reader.u8(), let receivedHigh = reader.u8(),
             let receivedLow = reader.u8(), let gapStart = reader.u32(), let gapEnd = reader.u32(),

@@ -48,15 +48,15 @@ public enum ExplainMessage {
     public static let maximumText = 240
 
     public static func query(id: UInt32, flow: ExplainFlow) -> [UInt8] {
-        var bytes = queryMagic + be32(id)
-        bytes += address(flow.source) + address(flow.destination)
+        var bytes = queryMagic + ProbePortBytes.be32(id)
+        bytes += ProbePortBytes.address(flow.source) + ProbePortBytes.address(flow.destination)
         bytes += [flow.protocolNumber ?? 0, UInt8(flow.port >> 8), UInt8(flow.port & 0xff)]
         return bytes
     }
 
     public static func parseQuery(_ bytes: [UInt8]) -> (id: UInt32, flow: ExplainFlow)? {
         guard bytes.starts(with: queryMagic) else { return nil }
-        var reader = Reader(bytes: bytes, offset: queryMagic.count)
+        var reader = ProbePortBytes.Reader(bytes: bytes, offset: queryMagic.count)
         guard let id = reader.u32(), let source = reader.address(), let destination = reader.address(),
             let proto = reader.u8(), let high = reader.u8(), let low = reader.u8(), reader.offset == bytes.count
         else { return nil }
@@ -69,7 +69,7 @@ public enum ExplainMessage {
     }
 
     public static func answer(id: UInt32, hops: [ExplainHop]) -> [UInt8] {
-        var bytes = answerMagic + be32(id)
+        var bytes = answerMagic + ProbePortBytes.be32(id)
         let kept = hops.prefix(maximumHops)
         bytes.append(UInt8(kept.count))
         for hop in kept {
@@ -84,64 +84,18 @@ public enum ExplainMessage {
 
     public static func parseAnswer(_ bytes: [UInt8]) -> (id: UInt32, hops: [ExplainHop])? {
         guard bytes.starts(with: answerMagic) else { return nil }
-        var reader = Reader(bytes: bytes, offset: answerMagic.count)
+        var reader = ProbePortBytes.Reader(bytes: bytes, offset: answerMagic.count)
         guard let id = reader.u32(), let count = reader.u8(), Int(count) <= maximumHops else { return nil }
         var hops: [ExplainHop] = []
         for _ in 0..<count {
-            guard let ok = reader.u8(), ok <= 1, let at = reader.text(), let check = reader.text(),
-                let detail = reader.text()
+            guard let ok = reader.u8(), ok <= 1, let at = reader.text(maximumText: maximumText),
+                let check = reader.text(maximumText: maximumText),
+                let detail = reader.text(maximumText: maximumText)
             else { return nil }
             hops.append(ExplainHop(at: at, check: check, ok: ok == 1, detail: detail))
         }
         guard reader.offset == bytes.count else { return nil }
         return (id, hops)
-    }
-
-    static func be32(_ value: UInt32) -> [UInt8] { withUnsafeBytes(of: value.bigEndian, Array.init) }
-
-    static func address(_ address: IPAddress) -> [UInt8] {
-        switch address {
-        case .v4(let a): [4] + be32(a.value)
-        case .v6(let a): [6] + a.bytes
-        }
-    }
-
-    struct Reader {
-        let bytes: [UInt8]
-        var offset: Int
-
-        mutating func u8() -> UInt8? {
-            guard offset < bytes.count else { return nil }
-            defer { offset += 1 }
-            return bytes[offset]
-        }
-
-        mutating func u32() -> UInt32? {
-            guard bytes.count - offset >= 4 else { return nil }
-            defer { offset += 4 }
-            return bytes[offset..<offset + 4].reduce(0) { $0 << 8 | UInt32($1) }
-        }
-
-        mutating func address() -> IPAddress? {
-            guard let family = u8() else { return nil }
-            switch family {
-            case 4: return u32().map { .v4(IPv4Address(value: $0)) }
-            case 6:
-                guard bytes.count - offset >= 16, let v6 = IPv6Address(bytes: Array(bytes[offset..<offset + 16]))
-                else { return nil }
-                offset += 16
-                return .v6(v6)
-            default: return nil
-            }
-        }
-
-        mutating func text() -> String? {
-            guard let high = u8(), let low = u8() else { return nil }
-            let length = Int(high) << 8 | Int(low)
-            guard length <= ExplainMessage.maximumText, bytes.count - offset >= length else { return nil }
-            defer { offset += length }
-            return String(decoding: bytes[offset..<offset + length], as: UTF8.self)
-        }
     }
 }
 
@@ -174,8 +128,7 @@ extension GatewayController {
                     detail: "\(flow.source) is not in this region's subnets: explaining from this gateway anyway"))
         }
         hops += localHops(flow, at: me)
-        let matches = nextHops.keys.filter { $0.contains(flow.destination) }
-        guard let prefix = matches.max(by: { $0.length < $1.length }), let via = nextHops[prefix] else {
+        guard let (prefix, via) = nextHop(toward: flow.destination) else {
             hops.append(
                 ExplainHop(at: me, check: "route", ok: false, detail: whyNoRoute(to: flow.destination, now: now)))
             return (hops, nil)
@@ -228,7 +181,7 @@ extension GatewayController {
             var detail = "\(flow.destination) is in \(subnet), on this gateway's LAN side"
             if let election, election.role != .primary { detail += " (this gateway is standby)" }
             hops.append(ExplainHop(at: me, check: "route", ok: true, detail: detail))
-        } else if let via = nextHops.first(where: { $0.key.contains(flow.destination) })?.value {
+        } else if let via = nextHop(toward: flow.destination)?.gateway {
             hops.append(
                 ExplainHop(
                     at: me, check: "route", ok: false,
@@ -240,16 +193,16 @@ extension GatewayController {
                     detail: "\(flow.destination) is not behind this gateway (is it advertised? withdrawn?)"))
         }
         hops += localHops(flow, at: me)
-        let own4Source = own.contains { $0.contains(flow.source) }
-        if let back = nextHops.filter({ $0.key.contains(flow.source) }).max(by: { $0.key.length < $1.key.length }) {
-            let up = peersUp.contains(back.value)
+        let ownSource = own.contains { $0.contains(flow.source) }
+        if let back = nextHop(toward: flow.source) {
+            let up = peersUp.contains(back.gateway)
             hops.append(
                 ExplainHop(
                     at: me, check: "route back", ok: up,
                     detail:
-                        "replies to \(flow.source) go via \(back.value) (\(back.key))\(up ? "" : ", whose tunnel is DOWN")"
+                        "replies to \(flow.source) go via \(back.gateway) (\(back.prefix))\(up ? "" : ", whose tunnel is DOWN")"
                 ))
-        } else if !own4Source && !config.peers.contains(where: { $0.overlayAddress == flow.source }) {
+        } else if !ownSource && !config.peers.contains(where: { $0.overlayAddress == flow.source }) {
             hops.append(
                 ExplainHop(
                     at: me, check: "route back", ok: false,

@@ -21,6 +21,12 @@ extension GatewayController {
     /// sequence (big-endian).
     public static let pathProbeMagic = Array("MGPATH01".utf8)
 
+    /// The learned route `address` falls in (the longest match) and its next hop, if any.
+    public func nextHop(toward address: IPAddress) -> (prefix: IPPrefix, gateway: String)? {
+        nextHops.filter { $0.key.contains(address) }.max { $0.key.length < $1.key.length }
+            .map { ($0.key, $0.value) }
+    }
+
     /// Whether this gateway probes paths: its probes leave from a LAN address, which the far side accepts
     /// (cryptokey routing) only from the primary of our group, or from a gateway without one.
     var probesPaths: Bool { pathProbeSource != nil && pathProbesAccepted }

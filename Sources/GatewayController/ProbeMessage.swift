@@ -9,14 +9,8 @@ public enum ProbeMessage {
     public static let stepDownMagic = Array("MGSTEPDN".utf8)
 
     public static func encode(sequence: UInt32, replyTo: Endpoint) -> [UInt8] {
-        var bytes = magic
-        withUnsafeBytes(of: sequence.bigEndian) { bytes += $0 }
-        switch replyTo.address {
-        case .v4(let a): bytes += [4] + withUnsafeBytes(of: a.value.bigEndian, Array.init)
-        case .v6(let a): bytes += [6] + a.bytes
-        }
-        bytes += [UInt8(replyTo.port >> 8), UInt8(replyTo.port & 0xff)]
-        return bytes
+        magic + ProbePortBytes.be32(sequence) + ProbePortBytes.address(replyTo.address)
+            + [UInt8(replyTo.port >> 8), UInt8(replyTo.port & 0xff)]
     }
 
     /// The sequence number of a probe or answer, if the bytes are one.
@@ -27,18 +21,9 @@ public enum ProbeMessage {
 
     /// The reply-to endpoint carried by a probe, if well formed.
     public static func replyAddress(in bytes: [UInt8]) -> Endpoint? {
-        guard bytes.count >= 13, bytes.starts(with: magic) else { return nil }
-        let length = bytes[12] == 4 ? 4 : (bytes[12] == 6 ? 16 : 0)
-        guard length > 0, bytes.count >= 13 + length + 2 else { return nil }
-        let raw = Array(bytes[13..<(13 + length)])
-        let address: IPAddress
-        if length == 4 {
-            address = .v4(IPv4Address(raw[0], raw[1], raw[2], raw[3]))
-        } else {
-            guard let v6 = IPv6Address(bytes: raw) else { return nil }
-            address = .v6(v6)
-        }
-        let port = UInt16(bytes[13 + length]) << 8 | UInt16(bytes[14 + length])
-        return Endpoint(address: address, port: port)
+        guard bytes.starts(with: magic) else { return nil }
+        var reader = ProbePortBytes.Reader(bytes: bytes, offset: magic.count + 4)
+        guard let address = reader.address(), let high = reader.u8(), let low = reader.u8() else { return nil }
+        return Endpoint(address: address, port: UInt16(high) << 8 | UInt16(low))
     }
 }

@@ -93,11 +93,9 @@ extension Gateway {
             if let peer = config.peers.first(where: { $0.overlayAddress == target }) {
                 route = "\(target)/\(target.isV4 ? 32 : 128)"
                 via = peer.name
-            } else if let match = controller.nextHops.filter({ $0.key.contains(target) })
-                .max(by: { $0.key.length < $1.key.length })
-            {
-                route = match.key.description
-                via = match.value
+            } else if let match = controller.nextHop(toward: target) {
+                route = match.prefix.description
+                via = match.gateway
             }
             // From the LAN side when this gateway's probes are accepted there, else from the overlay address.
             let source =
