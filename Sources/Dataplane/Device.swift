@@ -512,6 +512,17 @@ public final class Device: @unchecked Sendable {
         return UAPIDeviceSnapshot(privateKey: privateKey, listenPort: port, firewallMark: mark, peers: peers)
     }
 
+    /// One round of direct-link liveness (``Engine/livenessRound(of:quiet:now:)``): the keepalives it
+    /// owes go out at once, and the age of the last message from each peer comes back.
+    public func livenessRound(of keys: [Key32], quiet: Duration) -> [Key32: Duration] {
+        let now = Device.now()
+        let (ages, outbox) = engine.withLock { engine in
+            (engine.livenessRound(of: keys, quiet: quiet, now: now), engine.takeOutbox())
+        }
+        if !outbox.isEmpty { send(outbox, on: socketState.withLock { $0.socket }) }
+        return ages
+    }
+
     /// Sets the TUN interface's MTU (padding follows within a second).
     public func setMTU(_ mtu: Int) throws(SystemError) {
         try tun.setMTU(mtu)

@@ -65,9 +65,27 @@ extension GatewayController {
             out.log(.warning, "control message claiming to be from \(message.sender) arrived from \(source); dropped")
             return nil
         }
+        if case .relayed(let relayed) = message {
+            guard acceptsRelayed(from: relayed.sender, origin: relayed.origin, now: now) else {
+                routeMessageDrops["relayed_refused", default: 0] += 1
+                return nil
+            }
+            return handleRouteMessage(relayed.message, now: now, out: &out)
+        }
+        let change = handleRouteMessage(message, now: now, out: &out)
+        passOn(message, from: message.sender, now: now, out: &out)
+        return change
+    }
+
+    /// A message accepted from its sender (directly, or passed on by the relay we route it through).
+    private mutating func handleRouteMessage(
+        _ message: Advertisement, now: Timestamp, out: inout Output
+    ) -> PrimaryElection.RoleChange? {
         // A gateway we hold no routes from (new, or restarted) gets our routes now rather than at the next
         // periodic advert, so a restarted standby is never blind when the primary fails.
         if case .withdraw = message {
+        } else if case .links = message {
+        } else if case .relayed = message {
         } else if case .policy = message {
         } else if case .probeTargets = message {
         } else if routeTable.entries[message.sender].map({ $0.expiresAt <= now }) ?? true {
@@ -101,6 +119,11 @@ extension GatewayController {
             for change in routeTable.apply(message, from: message.sender, now: now) {
                 noteRouteChange(change, out: &out)
             }
+            return nil
+        case .links(let links):
+            receiveLinks(links, now: now, out: &out)
+            return nil
+        case .relayed:
             return nil
         }
     }

@@ -55,7 +55,16 @@ public struct GatewayController: Sendable {
     public internal(set) var routeTable: RouteTable
     var messageCounter: MessageCounter
     /// Each learned subnet's next-hop gateway.
-    public internal(set) var nextHops: [IPPrefix: String] = [:] { didSet { intentGeneration = Self.newGeneration() } }
+    public internal(set) var nextHops: [IPPrefix: String] = [:] {
+        didSet {
+            intentGeneration = Self.newGeneration()
+            nextHopGateways = Set(nextHops.values)
+        }
+    }
+    /// The gateways some learned subnet goes to.
+    var nextHopGateways: Set<String> = []
+    /// Direct links and the relays in use (``LinkMonitor``).
+    public internal(set) var links = LinkMonitor()
     public internal(set) var withoutPrimary: [IPPrefix] = []
     /// Learned prefixes refused for lying inside another HA group's subnet (reported on change).
     public internal(set) var refusedInsideGroups: [IPPrefix] = []
@@ -327,6 +336,8 @@ public struct GatewayController: Sendable {
             observe(observation, now: now, out: &out)
         case .pathProbeSource(let source):
             pathProbeSource = source
+        case .linkActivity(let ages):
+            observeLinks(ages, now: now, out: &out)
         case .pathProbeAnswer(let sequence, let from):
             // An answer counts only from the host it was sent to: anyone on the LAN could forge the rest.
             guard let key = paths.key(forSequence: sequence), let prefix = IPPrefix(key),
@@ -340,7 +351,7 @@ public struct GatewayController: Sendable {
     public var nextDeadline: Timestamp {
         var candidates: [Timestamp?] = [
             nextAdvertAt, nextHousekeepingAt, probes.nextRoundAt, routeTable.nextExpiry, kernelRetryAt,
-            probesPaths ? paths.nextRoundAt : nil,
+            probesPaths ? paths.nextRoundAt : nil, probedPeers.isEmpty ? nil : links.nextCheckAt,
             vipAnnouncements.first, keyRotation?.nextDeadline, stalledUntil,
         ]
         if election != nil {
@@ -381,7 +392,14 @@ public struct GatewayController: Sendable {
             routeMetric: config.kernel.routeMetric, keepStaleRoutes: now < startUpWindowEnds, virtualIP: virtualIP,
             ruleset: Ruleset(
                 mssClamp: .init(interface: config.overlay.interface, mtu: config.overlay.mtuBytes),
-                virtualIPGuard: virtualIPGuard, policy: config.policy, firewall: firewallIntent))
+                virtualIPGuard: virtualIPGuard, policy: config.policy, firewall: firewallIntent,
+                relayed: relayedPrefixes))
+    }
+
+    /// The learned prefixes that go through a relay now.
+    var relayedPrefixes: [IPPrefix] {
+        _ = peersAndRoutes
+        return intentCache.value?.relayed ?? []
     }
 
     /// Every peer the engine should know with its allowed IPs, and the learned routes: rebuilt only when
@@ -401,13 +419,18 @@ public struct GatewayController: Sendable {
             owned[peer.overlayAddress.hostPrefix] = peer.name
         }
         var routes: [IPPrefix: String] = [:]
+        var relayed: [IPPrefix] = []
         for (prefix, gateway) in nextHops where peers[gateway] != nil {
             // An overlay address is its owner's alone, whatever a peer advertises.
             guard owned[prefix] == nil else { continue }
-            peers[gateway]?.allowedIPs.insert(prefix)
+            // While the direct link to the gateway is down, its subnets are the relay's allowed IPs: the
+            // relay passes them on through its own tunnel to the gateway.
+            let carrier = links.relays[gateway].flatMap { peers[$0] == nil ? nil : $0 } ?? gateway
+            if carrier != gateway { relayed.append(prefix) }
+            peers[carrier]?.allowedIPs.insert(prefix)
             routes[prefix] = gateway
         }
-        intentCache.value = (intentGeneration, peers, routes)
+        intentCache.value = (intentGeneration, peers, routes, relayed.sorted())
         return (peers, routes)
     }
 
@@ -608,6 +631,7 @@ public struct GatewayController: Sendable {
                     sender: config.node.name, sequence: messageCounter.next(),
                     digest: config.policy?.digestBytes ?? [])),
             out: &out)
+        sendLinks(out: &out)
     }
 
     /// Peers whose announced policy differs from ours, with theirs (hex digest or `none`).
@@ -651,5 +675,5 @@ struct RouteInputs: Hashable, Sendable {
 
 /// The intent's peers and routes for one generation.
 final class IntentCache: @unchecked Sendable {
-    var value: (generation: UInt64, peers: [String: PeerIntent], routes: [IPPrefix: String])?
+    var value: (generation: UInt64, peers: [String: PeerIntent], routes: [IPPrefix: String], relayed: [IPPrefix])?
 }

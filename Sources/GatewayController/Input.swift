@@ -30,6 +30,9 @@ public enum Input: Sendable {
     /// An ICMP echo reply to a path probe, by the sequence number its payload carries, and who sent it
     /// (counted only from the probe's target).
     case pathProbeAnswer(sequence: UInt32, from: IPAddress)
+    /// A liveness round's result (``GatewayController/linkCheckDue(now:)``): for each watched peer, how
+    /// long ago an authenticated message last came through its direct tunnel (absent: never).
+    case linkActivity([String: Duration])
 }
 
 /// The engine's view of the peers' sessions at one moment.

@@ -64,6 +64,9 @@ public struct Ruleset: Sendable, Hashable {
     public var policy: CompiledPolicy?
     /// The gateway's input baseline, when `firewall.enabled`.
     public var firewall: Firewall?
+    /// The learned prefixes this gateway sends through a relay: transit towards them is dropped, so no
+    /// packet crosses more than two tunnels.
+    public var relayed: [IPPrefix] = []
 
     public struct MSSClamp: Sendable, Hashable {
         public var interface: String

@@ -28,6 +28,8 @@ public struct ProbeTracker: Sendable {
     /// Which peer a sequence number went to, for answers.
     private var sentTo: [UInt32: String] = [:]
     private(set) var nextRoundAt = Timestamp.zero
+    /// An exponentially weighted RTT per key in milliseconds (weight 1/8 for each new answer, as TCP's SRTT).
+    private var smoothed: [String: Double] = [:]
     /// RTTs measured since the last ``takeNewRTTs()``, for the histogram.
     private var fresh: [(peer: String, seconds: Double)] = []
 
@@ -61,6 +63,8 @@ public struct ProbeTracker: Sendable {
         list[i].rtt = rtt
         samples[peer] = list
         fresh.append((peer, rtt.seconds))
+        let milliseconds = rtt.seconds * 1000
+        smoothed[peer] = smoothed[peer].map { $0 + (milliseconds - $0) / 8 } ?? milliseconds
     }
 
     /// The key (peer or subnet) a sequence number was sent to, while its answer is awaited.
@@ -85,8 +89,12 @@ public struct ProbeTracker: Sendable {
     mutating func forget(_ peer: String) {
         for sample in samples[peer] ?? [] { sentTo.removeValue(forKey: sample.sequence) }
         samples.removeValue(forKey: peer)
+        smoothed.removeValue(forKey: peer)
         fresh.removeAll { $0.peer == peer }
     }
+
+    /// The smoothed RTT to `key` in milliseconds, once one answer came.
+    public func smoothedRTTMilliseconds(_ key: String) -> Double? { smoothed[key] }
 
     /// The RTTs measured since the last call, for the histogram.
     public mutating func takeNewRTTs() -> [(peer: String, seconds: Double)] {

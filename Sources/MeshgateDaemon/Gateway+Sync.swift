@@ -110,12 +110,13 @@ extension Gateway {
             do {
                 let table = intent.ruleset
                 if table.mssClamp != applied.ruleset?.mssClamp || table.policy != applied.ruleset?.policy
-                    || table.firewall != applied.ruleset?.firewall || applied.ruleset == nil
+                    || table.firewall != applied.ruleset?.firewall || table.relayed != applied.ruleset?.relayed
+                    || applied.ruleset == nil
                 {
                     if let clamp = table.mssClamp {
                         let started = ContinuousClock.now
                         try kernel.installRuleset(
-                            clamp: clamp, policy: table.policy, firewall: table.firewall,
+                            clamp: clamp, policy: table.policy, firewall: table.firewall, relayed: table.relayed,
                             wireGuardPort: device.listenPort)
                         if let policy = table.policy, policy != applied.ruleset?.policy {
                             let (seconds, attoseconds) = (ContinuousClock.now - started).components

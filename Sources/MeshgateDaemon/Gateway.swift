@@ -303,11 +303,19 @@ public final class Gateway: @unchecked Sendable {
     private func step(inputs: [Input]) {
         var inputs = inputs
         let now = Gateway.now()
-        let (lanDue, housekeepingDue, lanInterface) = lock.withLock {
+        let (lanDue, housekeepingDue, lanInterface, watched) = lock.withLock {
             (
                 controller.lanCheckDue(now: now), controller.housekeepingDue(now: now),
-                controller.config.ha?.lan.interface
+                controller.config.ha?.lan.interface,
+                controller.linkCheckDue(now: now) ? controller.linkWatchedPeers : nil
             )
+        }
+        if let watched {
+            // Keepalives through every direct tunnel; what came back tells which direct links are alive.
+            let ages = device.livenessRound(of: watched.map(\.key), quiet: LinkMonitor.checkInterval)
+            var byName: [String: Duration] = [:]
+            for (name, key) in watched { if let age = ages[key] { byName[name] = age } }
+            inputs.append(.linkActivity(byName))
         }
         if lanDue, let lanInterface {
             // Under the lock: the netlink socket is shared with control threads that sync the kernel.

@@ -280,7 +280,8 @@ final class KernelState {
     /// Replaces meshgate's `inet` table — clamp, policy, input baseline — in one transaction. A policy
     /// swapped this way never leaves a moment without one; established flows keep their conntrack entries.
     func installRuleset(
-        clamp: Ruleset.MSSClamp, policy: CompiledPolicy?, firewall: Ruleset.Firewall?, wireGuardPort: UInt16
+        clamp: Ruleset.MSSClamp, policy: CompiledPolicy?, firewall: Ruleset.Firewall?, relayed: [IPPrefix],
+        wireGuardPort: UInt16
     ) throws {
         let socket = try NFTablesSocket()
         let clampRules = try MSSClampRuleset.forOverlay(interface: clamp.interface, mtu: clamp.mtu)
@@ -295,7 +296,9 @@ final class KernelState {
         }
         try socket.apply(
             GatewayRuleset(
-                clamp: clampRules, policy: policyRules, firewall: firewallRules, wireGuardPort: wireGuardPort))
+                clamp: clampRules, policy: policyRules, firewall: firewallRules,
+                relayGuard: RelayGuard(overlayInterface: clamp.interface, relayed: relayed),
+                wireGuardPort: wireGuardPort))
         mssClampInstalled = true
         enforcedPolicy = policy
         firewallInstalled = firewall != nil

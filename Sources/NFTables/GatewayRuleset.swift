@@ -16,15 +16,19 @@ public struct GatewayRuleset: Sendable {
     public var clamp: MSSClampRuleset
     public var policy: PolicyRuleset?
     public var firewall: GatewayFirewall?
+    /// Relayed traffic: counted, and never passed on through a second relay.
+    public var relayGuard: RelayGuard?
     /// The WireGuard listen port, whose datagrams conntrack skips.
     public var wireGuardPort: UInt16?
 
     public init(
-        clamp: MSSClampRuleset, policy: PolicyRuleset?, firewall: GatewayFirewall?, wireGuardPort: UInt16? = nil
+        clamp: MSSClampRuleset, policy: PolicyRuleset?, firewall: GatewayFirewall?, relayGuard: RelayGuard? = nil,
+        wireGuardPort: UInt16? = nil
     ) {
         self.clamp = clamp
         self.policy = policy
         self.firewall = firewall
+        self.relayGuard = relayGuard
         self.wireGuardPort = wireGuardPort
     }
 
@@ -35,6 +39,7 @@ public struct GatewayRuleset: Sendable {
         var ruleset = clamp.ruleset
         policy?.add(to: &ruleset)
         firewall?.add(to: &ruleset)
+        relayGuard?.add(to: &ruleset)
         if let port = wireGuardPort, policy != nil || firewall != nil {
             let portBytes: [UInt8] = [UInt8(port >> 8), UInt8(port & 0xFF)]
             let local: [UInt8] = withUnsafeBytes(of: UInt32(2)) { Array($0) }  // RTN_LOCAL, host byte order

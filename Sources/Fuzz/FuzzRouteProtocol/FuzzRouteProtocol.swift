@@ -33,8 +33,10 @@ public func fuzzRouteProtocol(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt
         _ = DesiredRoutes(table: table, now: now, reports: election.reports(now: now))
     case .withdraw(let withdraw):
         _ = table.apply(message, from: withdraw.sender, now: now)
-    case .policy, .probeTargets:
+    case .policy, .probeTargets, .links:
         _ = table.apply(message, from: message.sender, now: now)
+    case .relayed(let relayed):
+        _ = table.apply(message, from: relayed.origin, now: now)
     }
     _ = election.tick(now: now)
     _ = election.nextDeadline(after: now)

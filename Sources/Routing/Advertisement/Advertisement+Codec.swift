@@ -69,6 +69,20 @@ extension Advertisement {
                 writer.prefix(prefix)
                 writer.address(target)
             }
+        case .links(let links):
+            precondition(links.heard.count <= 255, "at most 255 links")
+            writer.u8(UInt8(links.heard.count))
+            for (peer, rtt) in links.heard.sorted(by: { $0.key < $1.key }) {
+                writer.name(peer)
+                writer.u16(min(rtt ?? Links.unknownRTT, Links.unknownRTT))
+            }
+        case .relayed(let relayed):
+            precondition(Relayed.mayCarry(relayed.message.kind), "a relay passes on adverts only")
+            writer.name(relayed.origin)
+            let inner = relayed.message.encode()
+            precondition(inner.count <= 65535, "a relayed message fits a datagram")
+            writer.u16(UInt16(inner.count))
+            writer.bytes += inner
         }
         return writer.bytes
     }
@@ -157,6 +171,28 @@ extension Advertisement {
                 targets[prefix] = target
             }
             return .probeTargets(ProbeTargets(sender: sender, sequence: sequence, targets: targets))
+        case .links:
+            let count = try reader.u8("link_count")
+            var heard: [String: UInt16?] = [:]
+            var last: String?
+            for _ in 0..<count {
+                let peer = try reader.name("link.peer")
+                // Strictly ascending: unique, and one encoding per message.
+                if let last, !(last < peer) { throw .duplicatePeer(peer) }
+                last = peer
+                let rtt = try reader.u16("link.rtt")
+                heard[peer] = rtt == Links.unknownRTT ? nil : rtt
+            }
+            return .links(Links(sender: sender, sequence: sequence, heard: heard))
+        case .relayed:
+            let origin = try reader.name("origin")
+            let length = Int(try reader.u16("message.length"))
+            var inner = ByteReader(Array(try reader.take(length, "message")))
+            let message = try decodeMessage(&inner)
+            guard inner.remaining == 0 else { throw .trailingBytes(inner.remaining) }
+            // One level only, and only what a relay passes on: no nesting, no hellos or links by proxy.
+            guard Relayed.mayCarry(message.kind), message.sender == origin else { throw .invalidRelayedMessage }
+            return .relayed(Relayed(sender: sender, sequence: sequence, message: message))
         }
     }
 }

@@ -23,6 +23,9 @@ public import NetworkTypes
 /// | withdraw | — | 0 | no body: every route of the sender is gone now |
 /// | policy | `digest` | 1 + n | length byte `0` (no policy) or `32`, then the SHA-256 of the sender's policy file |
 /// | probe targets | `count` | 2 | 0...65535 records: a route's `family`, `length`, `address`, then the target `address` (4 or 16, same family, inside the prefix) |
+/// | links | `count` | 1 | 0...255 records, names strictly ascending: a peer the sender hears directly (`name`), then its RTT in ms (2; 65535 unknown) |
+/// | relayed | `origin` | 1 + n | the gateway whose message this is |
+/// | relayed | `message` | 2 + n | length, then a routes, withdraw, policy or probe-targets message whose `sender` is `origin` |
 ///
 /// Decoding is strict so that each message has exactly one encoding: prefixes must be canonical and
 /// unique, group names unique, reserved bits zero, and the datagram must end exactly after the last
@@ -45,6 +48,12 @@ public enum Advertisement: Sendable, Hashable {
     /// Where the sender's subnets can be probed end to end (a host behind the subnet that answers ICMP
     /// echo), sent with every routes message.
     case probeTargets(ProbeTargets)
+    /// The peers the sender hears over their direct tunnel, with the RTT it measures to them: sent on
+    /// every change and with every routes message, so every gateway can pick relays (docs/route-protocol.md).
+    case links(Links)
+    /// A message of another gateway (`origin`), passed on by a relay to a gateway that cannot hear the
+    /// origin directly, so that routes survive a partition between the two.
+    indirect case relayed(Relayed)
 
     /// The wire-format version this code writes and the only one it reads.
     public static let version: UInt8 = 1
@@ -65,6 +74,8 @@ public enum Advertisement: Sendable, Hashable {
         case withdraw = 3
         case policy = 4
         case probeTargets = 5
+        case links = 6
+        case relayed = 7
     }
 
     /// A hello: the sender's liveness, LAN health and role claim in one HA group.
@@ -194,6 +205,42 @@ public enum Advertisement: Sendable, Hashable {
         }
     }
 
+    /// A links message: the peers the sender hears directly.
+    public struct Links: Sendable, Hashable {
+        public var sender: String
+        public var sequence: UInt64
+        /// Peer name → RTT in milliseconds (nil: not measured yet), for every peer heard directly.
+        public var heard: [String: UInt16?]
+        /// The RTT value that means "not measured".
+        public static let unknownRTT: UInt16 = 0xFFFF
+
+        public init(sender: String, sequence: UInt64, heard: [String: UInt16?]) {
+            self.sender = sender
+            self.sequence = sequence
+            self.heard = heard
+        }
+    }
+
+    /// A relayed message: `message`, whose sender is `origin`, passed on by `sender`.
+    public struct Relayed: Sendable, Hashable {
+        public var sender: String
+        public var sequence: UInt64
+        public var origin: String { message.sender }
+        /// Only ``Kind/routes``, ``Kind/withdraw``, ``Kind/policy`` or ``Kind/probeTargets``.
+        public var message: Advertisement
+
+        public init(sender: String, sequence: UInt64, message: Advertisement) {
+            self.sender = sender
+            self.sequence = sequence
+            self.message = message
+        }
+
+        /// The kinds a relay passes on.
+        public static func mayCarry(_ kind: Kind) -> Bool {
+            kind == .routes || kind == .withdraw || kind == .policy || kind == .probeTargets
+        }
+    }
+
     /// The message's kind.
     public var kind: Kind {
         switch self {
@@ -202,6 +249,8 @@ public enum Advertisement: Sendable, Hashable {
         case .withdraw: .withdraw
         case .policy: .policy
         case .probeTargets: .probeTargets
+        case .links: .links
+        case .relayed: .relayed
         }
     }
 
@@ -213,6 +262,8 @@ public enum Advertisement: Sendable, Hashable {
         case .withdraw(let withdraw): withdraw.sender
         case .policy(let policy): policy.sender
         case .probeTargets(let targets): targets.sender
+        case .links(let links): links.sender
+        case .relayed(let relayed): relayed.sender
         }
     }
 
@@ -224,6 +275,8 @@ public enum Advertisement: Sendable, Hashable {
         case .withdraw(let withdraw): withdraw.sequence
         case .policy(let policy): policy.sequence
         case .probeTargets(let targets): targets.sequence
+        case .links(let links): links.sequence
+        case .relayed(let relayed): relayed.sequence
         }
     }
 

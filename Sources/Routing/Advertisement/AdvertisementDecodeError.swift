@@ -37,6 +37,10 @@ public enum AdvertisementDecodeError: Error, Sendable, Hashable, CustomStringCon
     case invalidDigestLength(UInt8)
     /// A probe target outside the prefix it is for (the prefix's text form).
     case probeTargetOutsidePrefix(String)
+    /// Links records out of order or repeated (the peer's name).
+    case duplicatePeer(String)
+    /// A relayed message that is not a routes, withdraw, policy or probe-targets message of its origin.
+    case invalidRelayedMessage
 
     /// A sentence for the log, naming the field or value at fault.
     public var description: String {
@@ -61,6 +65,9 @@ public enum AdvertisementDecodeError: Error, Sendable, Hashable, CustomStringCon
         case .trailingBytes(let count): "\(count) unexpected bytes after the message"
         case .invalidDigestLength(let length): "policy digest of \(length) bytes (expected 0 or 32)"
         case .probeTargetOutsidePrefix(let prefix): "probe target outside its prefix \(prefix)"
+        case .duplicatePeer(let peer): "peer \(peer) appears twice or out of order"
+        case .invalidRelayedMessage:
+            "a relayed message must be a routes, withdraw, policy or probe-targets message of its origin"
         }
     }
 
@@ -85,6 +92,8 @@ public enum AdvertisementDecodeError: Error, Sendable, Hashable, CustomStringCon
         case .trailingBytes: "trailing_bytes"
         case .invalidDigestLength: "invalid_digest_length"
         case .probeTargetOutsidePrefix: "probe_target_outside_prefix"
+        case .duplicatePeer: "duplicate_peer"
+        case .invalidRelayedMessage: "invalid_relayed_message"
         }
     }
 }

@@ -66,7 +66,8 @@ public struct RouteTable: Sendable {
     /// origin check). Hellos are not the table's business and yield no changes.
     public mutating func apply(_ message: Advertisement, from gateway: String, now: Timestamp) -> [RouteChange] {
         switch message {
-        case .hello, .policy, .probeTargets: []
+        case .hello, .policy, .probeTargets, .links: []
+        case .relayed(let relayed): apply(relayed.message, from: gateway, now: now)
         case .routes(let routes): update(from: gateway, routes: routes, now: now)
         case .withdraw(let withdraw): self.withdraw(from: gateway, message: withdraw, now: now)
         }

@@ -143,6 +143,7 @@ extension Engine {
         peer.previous = nil
         indexTable[localIndex] = .keypair(keypair, peer)
         peer.timers.sessionDerived(at: now.monotonic)
+        peer.lastReceivedAt = now.monotonic
         peer.timers.anyAuthenticatedPacketReceived()
         peer.timers.anyAuthenticatedPacketTraversal(
             at: now.monotonic, persistentKeepaliveInterval: peer.persistentKeepaliveInterval)
@@ -186,6 +187,7 @@ extension Engine {
         indexTable[receiverIndex] = .keypair(keypair, peer)
         peer.timers.handshakeComplete()
         peer.timers.sessionDerived(at: now.monotonic)
+        peer.lastReceivedAt = now.monotonic
         peer.timers.anyAuthenticatedPacketReceived()
         peer.timers.anyAuthenticatedPacketTraversal(
             at: now.monotonic, persistentKeepaliveInterval: peer.persistentKeepaliveInterval)

@@ -128,6 +128,7 @@ extension Engine {
         if peer.next === keypair { confirmNextKeypair(of: peer, now: now) }
         peer.endpoint = source
         peer.receivedBytes &+= UInt64(opened.count)
+        peer.lastReceivedAt = now.monotonic
         peer.timers.anyAuthenticatedPacketReceived()
         peer.timers.anyAuthenticatedPacketTraversal(
             at: now.monotonic, persistentKeepaliveInterval: peer.persistentKeepaliveInterval)
@@ -205,6 +206,7 @@ extension Engine {
             }
             outbox.append(OutboundDatagram(bytes: buffer, endpoint: endpoint))
             peer.transmittedBytes &+= UInt64(buffer.count)
+            peer.lastSentAt = now.monotonic
             peer.timers.anyAuthenticatedPacketSent()
             peer.timers.anyAuthenticatedPacketTraversal(
                 at: now.monotonic, persistentKeepaliveInterval: peer.persistentKeepaliveInterval)
@@ -219,6 +221,7 @@ extension Engine {
     private func noteSent(peer: Peer, keypair: Keypair, payloadLength: Int, now: Moment) {
         let wire = TransportDataLayout.overhead + Engine.paddedLength(payloadLength, mtu: mtu)
         peer.transmittedBytes &+= UInt64(wire)
+        peer.lastSentAt = now.monotonic
         if payloadLength > 0 { peer.timers.dataSent(at: now.monotonic, jitter: jitter()) }
         peer.timers.anyAuthenticatedPacketSent()
         peer.timers.anyAuthenticatedPacketTraversal(

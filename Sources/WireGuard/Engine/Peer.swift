@@ -53,6 +53,10 @@ public final class Peer: @unchecked Sendable {
     public internal(set) var receivedBytes: UInt64 = 0
     public internal(set) var transmittedBytes: UInt64 = 0
     public internal(set) var lastHandshake: WallTime?
+    /// When an authenticated message (handshake or transport, keepalives included) last arrived from the
+    /// peer, and when we last sent one: the direct link's liveness (``Engine/livenessRound(of:quiet:now:)``).
+    public internal(set) var lastReceivedAt: Instant?
+    public internal(set) var lastSentAt: Instant?
 
     /// Order of addition (``Engine/peers`` lists by it).
     let sequence: UInt64

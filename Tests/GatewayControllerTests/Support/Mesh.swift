@@ -35,6 +35,8 @@ struct Mesh {
     var kernel: [String: KernelObservation] = [:]
     /// Whether a path probe from the gateway to the target is answered (the far side forwards it).
     var pathAnswered: (String, IPAddress) -> Bool = { _, _ in true }
+    /// When each gateway last heard each peer through the direct tunnel (the driver's keepalives).
+    private var heardAt: [String: [String: Timestamp]] = [:]
     private var addressOf: [String: IPAddress] = [:]
     private var nameAt: [IPAddress: String] = [:]
 
@@ -117,9 +119,21 @@ struct Mesh {
         now = end
     }
 
-    /// What meshgated would observe for the gateway: LAN health and sessions (every tunnel up), when due.
-    private func observations(for node: Node) -> [Input] {
+    /// What meshgated would observe for the gateway: LAN health and sessions (every tunnel up), when due;
+    /// the liveness round's keepalives reach every peer that is alive and not cut off from it.
+    private mutating func observations(for node: Node) -> [Input] {
         var inputs: [Input] = []
+        if node.controller.linkCheckDue(now: now) {
+            let me = node.controller.config.node.name
+            var ages: [String: Duration] = [:]
+            for (peer, _) in node.controller.linkWatchedPeers {
+                if let target = nodes[peer], target.alive, !target.frozen, !drops(me, peer) {
+                    heardAt[peer, default: [:]][me] = now
+                }
+                if let at = heardAt[me]?[peer] { ages[peer] = now.duration(since: at) }
+            }
+            inputs.append(.linkActivity(ages))
+        }
         if node.controller.lanCheckDue(now: now) {
             inputs.append(.lanHealth(node.lanHealthy))
             inputs.append(.wanHealth(node.wanHealthy))

@@ -1,0 +1,229 @@
+public import CryptoPrimitives
+import GatewayConfig
+import NetworkTypes
+public import Routing
+
+/// The direct links between gateways and the relays that carry a gateway's subnets while its direct link
+/// is down (docs/route-protocol.md#relays). The controller feeds it what the driver read from the engine
+/// and the peers' links messages; it holds the relay chosen for each gateway.
+public struct LinkMonitor: Sendable {
+    /// How often the driver sends a keepalive through every direct tunnel (unless something else went out)
+    /// and reads back when each peer was last heard.
+    public static let checkInterval: Duration = .milliseconds(200)
+    /// A direct link is down when nothing authenticated came through it for this long: three keepalives
+    /// missed, with a margin for a late loop step.
+    public static let deadAfter: Duration = .milliseconds(700)
+    /// A relayed gateway goes back to its direct link once that has been up this long without a break.
+    public static let recoveryHold: Duration = .seconds(5)
+    /// A gateway never heard directly is relayed only this long after start: its tunnel may be coming up.
+    public static let startUpGrace: Duration = .seconds(10)
+    /// An RTT step in relay costs: relays within 10 ms of each other rank by name, so both ends of a pair,
+    /// which measure slightly different RTTs, pick the same one.
+    static let costStepMilliseconds = 10
+    /// The cost of a link whose RTT neither end has measured.
+    static let unknownLinkCost = 10
+
+    struct Report: Sendable {
+        var at: Timestamp
+        var heard: [String: UInt16?]
+    }
+
+    /// When each peer was last heard through its direct tunnel.
+    var heardAt: [String: Timestamp] = [:]
+    /// Since when each direct link has been up without a break.
+    var upSince: [String: Timestamp] = [:]
+    /// Each peer's last links message.
+    var reports: [String: Report] = [:]
+    /// What we last sent in ours (nil: nothing yet).
+    var lastReported: [String: UInt16?]?
+    /// Gateway → the gateway its subnets go through while its direct link is down.
+    public internal(set) var relays: [String: String] = [:]
+    /// When each relay in use was chosen.
+    public internal(set) var relayedSince: [String: Timestamp] = [:]
+    /// Path changes per gateway (direct → relay, relay → direct, relay → relay), for the metric.
+    public internal(set) var pathChanges: [String: UInt64] = [:]
+    var nextCheckAt = Timestamp.zero
+
+    public init() {}
+}
+
+extension GatewayController {
+    /// Whether the driver should run a liveness round (``linkWatchedPeers``) and pass
+    /// ``Input/linkActivity(_:)``.
+    public func linkCheckDue(now: Timestamp) -> Bool { !probedPeers.isEmpty && now >= links.nextCheckAt }
+
+    /// The peers whose direct links are watched, with the key the engine knows each by.
+    public var linkWatchedPeers: [(name: String, key: Key32)] {
+        probedPeers.compactMap { name in peerKeys[name].map { (name, $0) } }
+    }
+
+    /// Whether `peer` was heard through its direct tunnel within ``LinkMonitor/deadAfter``.
+    public func hearsDirectly(_ peer: String, now: Timestamp) -> Bool {
+        guard let at = links.heardAt[peer] else { return false }
+        return now.duration(since: at) <= LinkMonitor.deadAfter
+    }
+
+    /// The direct link to `peer` is up when we hear it and its own recent links message says it hears us:
+    /// a link that works one way only is down for both ends.
+    public func directLinkUp(_ peer: String, now: Timestamp) -> Bool {
+        guard hearsDirectly(peer, now: now) else { return false }
+        guard let report = freshReport(peer, now: now) else { return true }
+        return report.heard.keys.contains(config.node.name)
+    }
+
+    /// The relay `gateway`'s subnets go through now, if any.
+    public func relay(for gateway: String) -> String? { links.relays[gateway] }
+
+    func freshReport(_ peer: String, now: Timestamp) -> LinkMonitor.Report? {
+        guard let report = links.reports[peer], now.duration(since: report.at) <= config.timers.routeExpiry else {
+            return nil
+        }
+        return report
+    }
+
+    /// A liveness round's result: how long ago each peer was last heard directly.
+    mutating func observeLinks(_ ages: [String: Duration], now: Timestamp, out: inout Output) {
+        links.nextCheckAt = now + LinkMonitor.checkInterval
+        for (peer, age) in ages where age <= LinkMonitor.deadAfter {
+            links.heardAt[peer] = Timestamp(nanoseconds: now.nanoseconds - min(now.nanoseconds, age.saturatingNanos))
+        }
+        updateLinks(now: now, out: &out)
+    }
+
+    mutating func receiveLinks(_ message: Advertisement.Links, now: Timestamp, out: inout Output) {
+        links.reports[message.sender] = LinkMonitor.Report(at: now, heard: message.heard)
+        updateLinks(now: now, out: &out)
+    }
+
+    /// Our links message: every peer we hear directly, with the RTT of its overlay probes.
+    var linksHeard: [String: UInt16?] {
+        Dictionary(
+            uniqueKeysWithValues: probedPeers.filter { hearsDirectly($0, now: now) }.map { peer in
+                (peer, probes.smoothedRTTMilliseconds(peer).map { UInt16(clamping: Int($0.rounded(.up))) })
+            })
+    }
+
+    mutating func sendLinks(out: inout Output) {
+        let heard = linksHeard
+        links.lastReported = heard
+        broadcast(.links(.init(sender: config.node.name, sequence: messageCounter.next(), heard: heard)), out: &out)
+    }
+
+    /// Brings link state, our links message and the relays up to date.
+    mutating func updateLinks(now: Timestamp, out: inout Output) {
+        for peer in probedPeers {
+            if directLinkUp(peer, now: now) {
+                if links.upSince[peer] == nil { links.upSince[peer] = now }
+            } else {
+                links.upSince.removeValue(forKey: peer)
+            }
+        }
+        let heard = Set(probedPeers.filter { hearsDirectly($0, now: now) })
+        if links.lastReported.map({ Set($0.keys) != heard }) ?? true { sendLinks(out: &out) }
+        // At rest (every link up, nothing relayed) there is nothing to decide.
+        if links.relays.isEmpty, nextHopGateways.allSatisfy({ directLinkUp($0, now: now) }) { return }
+        var relays = links.relays.filter { nextHopGateways.contains($0.key) }
+        for gateway in nextHopGateways.sorted() {
+            let direct = directLinkUp(gateway, now: now)
+            if let current = relays[gateway] {
+                if direct, let since = links.upSince[gateway], now.duration(since: since) >= LinkMonitor.recoveryHold {
+                    relays[gateway] = nil
+                } else if !relayUsable(current, for: gateway, now: now) {
+                    relays[gateway] = bestRelay(for: gateway, now: now)
+                }
+            } else if !direct,
+                links.heardAt[gateway] != nil || now.duration(since: startedAt) >= LinkMonitor.startUpGrace
+            {
+                relays[gateway] = bestRelay(for: gateway, now: now)
+            }
+        }
+        guard relays != links.relays else { return }
+        for gateway in Set(relays.keys).union(links.relays.keys).sorted() where relays[gateway] != links.relays[gateway]
+        {
+            let from = links.relays[gateway].map { "via \($0)" } ?? "direct"
+            let to = relays[gateway].map { "via \($0)" } ?? "direct"
+            let reason =
+                relays[gateway] == nil
+                ? (directLinkUp(gateway, now: now)
+                    ? "the direct link has been up for \(Int(LinkMonitor.recoveryHold.seconds)) s" : "no usable relay")
+                : (links.relays[gateway] == nil
+                    ? "the direct link is down (nothing heard for \(Int(LinkMonitor.deadAfter.seconds * 1000)) ms, or the peer does not hear us)"
+                    : "the relay lost its link")
+            out.log(.warning, "path to \(gateway): \(from) -> \(to) (\(reason))")
+            out.audit(
+                "path_changed",
+                ["peer": .string(gateway), "from": .string(from), "to": .string(to), "reason": .string(reason)])
+            links.pathChanges[gateway, default: 0] += 1
+            if relays[gateway] != nil { links.relayedSince[gateway] = now } else { links.relayedSince[gateway] = nil }
+        }
+        links.relays = relays
+        intentGeneration = Self.newGeneration()
+    }
+
+    /// A relay carries `gateway` while we have a direct link to it and it hears `gateway` directly.
+    func relayUsable(_ relay: String, for gateway: String, now: Timestamp) -> Bool {
+        guard directLinkUp(relay, now: now), let report = freshReport(relay, now: now) else { return false }
+        return report.heard.keys.contains(gateway)
+    }
+
+    /// The cheapest usable relay towards `gateway`: the sum of both links' costs, each the worse RTT its
+    /// two ends report, in ``LinkMonitor/costStepMilliseconds`` steps; ties go to the lowest name. Both
+    /// ends of a pair see the same messages, so both choose the same relay and traffic stays symmetric.
+    func bestRelay(for gateway: String, now: Timestamp) -> String? {
+        let me = config.node.name
+        let target = freshReport(gateway, now: now)
+        var best: (cost: Int, name: String)?
+        for relay in probedPeers where relay != gateway && relayUsable(relay, for: gateway, now: now) {
+            // The far end's own message, if it reaches us, must not contradict the relay's.
+            if let target, !target.heard.keys.contains(relay) { continue }
+            let report = freshReport(relay, now: now)
+            let first = Self.linkCost(links.lastReported?[relay] ?? nil, report?.heard[me] ?? nil)
+            let second = Self.linkCost(report?.heard[gateway] ?? nil, target?.heard[relay] ?? nil)
+            let cost = first + second
+            if best.map({ (cost, relay) < ($0.cost, $0.name) }) ?? true { best = (cost, relay) }
+        }
+        return best?.name
+    }
+
+    static func linkCost(_ one: UInt16?, _ other: UInt16?) -> Int {
+        let known = [one, other].compactMap { $0 }
+        guard let worst = known.max() else { return LinkMonitor.unknownLinkCost }
+        return (Int(worst) + LinkMonitor.costStepMilliseconds - 1) / LinkMonitor.costStepMilliseconds
+    }
+
+    // MARK: - Passing on adverts
+
+    /// After an advert from `origin` was accepted: pass it on to every peer that cannot hear `origin`
+    /// directly (its links message says so) while we hear both, so its routes outlive the partition.
+    mutating func passOn(_ message: Advertisement, from origin: String, now: Timestamp, out: inout Output) {
+        guard Advertisement.Relayed.mayCarry(message.kind), directLinkUp(origin, now: now) else { return }
+        for peer in otherPeers where peer.name != origin && directLinkUp(peer.name, now: now) {
+            guard let report = freshReport(peer.name, now: now), !report.heard.keys.contains(origin) else { continue }
+            let relayed = Advertisement.relayed(
+                .init(sender: config.node.name, sequence: messageCounter.next(), message: message))
+            out.datagrams.append(
+                Datagram(
+                    channel: .control, bytes: relayed.encode(),
+                    peer: Endpoint(address: peer.overlayAddress, port: GatewayController.controlPort)))
+        }
+    }
+
+    /// Whether a message of `origin` passed on by `relay` counts: only while we cannot hear `origin`
+    /// directly, and only from the relay we route `origin` through (or any, before we chose one).
+    func acceptsRelayed(from relay: String, origin: String, now: Timestamp) -> Bool {
+        guard origin != config.node.name, origin != relay, config.peer(named: origin) != nil,
+            !hearsDirectly(origin, now: now)
+        else { return false }
+        return links.relays[origin].map { $0 == relay } ?? true
+    }
+}
+
+extension Duration {
+    fileprivate var saturatingNanos: UInt64 {
+        let (seconds, attoseconds) = components
+        guard seconds >= 0 else { return 0 }
+        let (high, overflow) = UInt64(seconds).multipliedReportingOverflow(by: 1_000_000_000)
+        if overflow { return .max }
+        return high &+ UInt64(attoseconds / 1_000_000_000)
+    }
+}
