@@ -342,6 +342,12 @@ public struct PeerReport: Codable, Sendable, Equatable {
     public var probeLossRatio: Double?
     /// The end-to-end paths through this peer that this gateway probes.
     public var paths: [PathReport]?
+    /// Whether the direct tunnel to the peer is alive both ways (keepalives heard, and it hears us).
+    public var directLink: Bool?
+    /// The gateway this peer's subnets go through while the direct link is down; nil: direct.
+    public var via: String?
+    /// Through the relay: our smoothed RTT to it plus the one it reports to the peer.
+    public var relayedRTTMilliseconds: Double?
 
     public init(
         name: String, publicKey: String, endpoint: String?, overlayAddress: String, up: Bool,

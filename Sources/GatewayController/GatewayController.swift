@@ -63,6 +63,8 @@ public struct GatewayController: Sendable {
     }
     /// The gateways some learned subnet goes to.
     var nextHopGateways: Set<String> = []
+    /// Our group's primary when it is another member: it may relay through us (``peersAndRoutes``).
+    var groupPrimaryElsewhere: String? { didSet { if groupPrimaryElsewhere != oldValue { intentGeneration = Self.newGeneration() } } }
     /// Direct links and the relays in use (``LinkMonitor``).
     public internal(set) var links = LinkMonitor()
     public internal(set) var withoutPrimary: [IPPrefix] = []
@@ -276,6 +278,8 @@ public struct GatewayController: Sendable {
         }
         sendPathProbes(now: now, out: &out)
         notePrimary(now: now)
+        let primary = election?.currentPrimary(now: now)?.gateway
+        groupPrimaryElsewhere = primary == config.node.name ? nil : primary
         if now >= nextHousekeepingAt, sessions != nil {
             nextHousekeepingAt = now + GatewayController.housekeepingInterval
             housekeeping(now: now, out: &out)
@@ -417,6 +421,11 @@ public struct GatewayController: Sendable {
                 persistentKeepaliveSeconds: UInt16(clamping: peer.persistentKeepalive?.components.seconds ?? 0),
                 presharedKeyFile: peer.presharedKeyFile, allowedIPs: [peer.overlayAddress.hostPrefix])
             owned[peer.overlayAddress.hostPrefix] = peer.name
+        }
+        // Our group's subnets are the primary's allowed IPs here: when it relays through us, what its LAN
+        // sends reaches us from its tunnel. The kernel routes those subnets to our LAN, never into the tunnel.
+        if let primary = groupPrimaryElsewhere, peers[primary] != nil {
+            for prefix in config.advertise where owned[prefix] == nil { peers[primary]?.allowedIPs.insert(prefix) }
         }
         var routes: [IPPrefix: String] = [:]
         var relayed: [IPPrefix] = []

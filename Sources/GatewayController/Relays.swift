@@ -74,6 +74,14 @@ extension GatewayController {
     /// The relay `gateway`'s subnets go through now, if any.
     public func relay(for gateway: String) -> String? { links.relays[gateway] }
 
+    /// Through the relay in use towards `gateway`: our smoothed RTT to the relay plus the one it reports.
+    public func relayedRTTMilliseconds(toward gateway: String) -> Double? {
+        guard let relay = links.relays[gateway], let first = probes.smoothedRTTMilliseconds(relay),
+            let second = links.reports[relay]?.heard[gateway] ?? nil
+        else { return nil }
+        return first + Double(second)
+    }
+
     func freshReport(_ peer: String, now: Timestamp) -> LinkMonitor.Report? {
         guard let report = links.reports[peer], now.duration(since: report.at) <= config.timers.routeExpiry else {
             return nil

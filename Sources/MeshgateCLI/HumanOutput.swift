@@ -93,7 +93,10 @@ enum HumanOutput {
 
     static func peers(_ peers: [PeerReport]) -> String {
         var rows = [
-            ["PEER", "OVERLAY", "ENDPOINT", "STATE", "HANDSHAKE", "RX", "TX", "RTT p50/p95/p99 ms", "LOSS", "PATHS"]
+            [
+                "PEER", "OVERLAY", "ENDPOINT", "STATE", "HANDSHAKE", "RX", "TX", "RTT p50/p95/p99 ms", "LOSS", "VIA",
+                "PATHS",
+            ]
         ]
         for p in peers {
             let rtt = [p.rttP50Milliseconds, p.rttP95Milliseconds, p.rttP99Milliseconds]
@@ -102,10 +105,17 @@ enum HumanOutput {
                 p.name, p.overlayAddress, p.endpoint ?? "-", p.up ? "up" : "DOWN",
                 p.lastHandshakeSecondsAgo.map { "\(Int($0))s ago" } ?? "never", bytes(p.receivedBytes),
                 bytes(p.transmittedBytes), rtt, p.probeLossRatio.map { format($0 * 100, 1) + "%" } ?? "-",
+                via(p),
                 (p.paths ?? []).map { "\($0.subnet) \($0.up ? "up" : "DOWN")" }.joined(separator: ", "),
             ])
         }
         return table(rows)
+    }
+
+    /// `direct`, `direct (link down)` or `gw-x (relay, 12.3 ms)`.
+    static func via(_ p: PeerReport) -> String {
+        guard let relay = p.via else { return p.directLink == false ? "direct (link down)" : "direct" }
+        return "\(relay) (relay\(p.relayedRTTMilliseconds.map { ", " + format($0, 1) + " ms" } ?? ""))"
     }
 
     static func drill(_ d: DrillReport) -> String {

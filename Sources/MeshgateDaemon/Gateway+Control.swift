@@ -123,12 +123,17 @@ extension Gateway {
     func peerReports() -> [PeerReport] {
         let snapshot = device.snapshot()
         let now = Gateway.now()
-        let (config, keys, paths, stats) = lock.withLock {
+        let (config, keys, paths, stats, links) = lock.withLock {
             (
                 controller.config, controller.peerKeys, Dictionary(grouping: pathReports(now: now), by: \.via),
                 Dictionary(
                     controller.config.peers.map { ($0.name, controller.probes.statistics(for: $0.name, now: now)) },
-                    uniquingKeysWith: { a, _ in a })
+                    uniquingKeysWith: { a, _ in a }),
+                Dictionary(
+                    controller.config.peers.map { peer in
+                        (peer.name, (controller.directLinkUp(peer.name, now: now), controller.relay(for: peer.name),
+                            controller.relayedRTTMilliseconds(toward: peer.name)))
+                    }, uniquingKeysWith: { a, _ in a })
             )
         }
         let wallNow = Date().timeIntervalSince1970
@@ -145,6 +150,11 @@ extension Gateway {
                 rttP50Milliseconds: probe?.p50.finite, rttP95Milliseconds: probe?.p95.finite,
                 rttP99Milliseconds: probe?.p99.finite, probeLossRatio: probe?.loss)
             report.paths = paths[peer.name]
+            if let link = links[peer.name] {
+                report.directLink = link.0
+                report.via = link.1
+                report.relayedRTTMilliseconds = link.2
+            }
             return report
         }
     }

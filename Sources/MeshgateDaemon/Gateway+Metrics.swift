@@ -44,6 +44,9 @@ extension Gateway {
             if let stats = controller.probes.statistics(for: peer.name, now: now) {
                 metrics.setPeerProbeLoss(name: peer.name, ratio: stats.loss)
             }
+            metrics.setPeerLink(
+                name: peer.name, directUp: controller.directLinkUp(peer.name, now: now),
+                via: controller.relay(for: peer.name), pathChanges: controller.links.pathChanges[peer.name] ?? 0)
         }
         let configured = Set(config.peers.map(\.name))
         for (peer, seconds) in controller.takeNewRTTs() where configured.contains(peer) {
@@ -112,9 +115,13 @@ extension Gateway {
     /// rules is a dump of 10,000 kernel objects, which must not run on every loop pass (nor under the
     /// gateway's lock, which the data plane's housekeeping waits for).
     func refreshPolicyCounters() {
-        let (policy, firewall) = lock.withLock { (kernel.enforcedPolicy, kernel.firewallInstalled) }
-        guard policy != nil || firewall else { return }
+        let (policy, installed) = lock.withLock { (kernel.enforcedPolicy, kernel.mssClampInstalled) }
+        guard installed else { return }
         let counters = KernelState.policyCounters()
+        let transit = counters[RelayGuard.transitCounter]
+        metrics.setRelayTotals(
+            transitPackets: transit?.packets ?? 0, transitBytes: transit?.bytes ?? 0,
+            loopDropped: counters[RelayGuard.loopCounter]?.packets ?? 0)
         for rule in policy?.policy.ruleNames ?? [] {
             guard let counter = counters[PolicyRuleset.counterName(forRule: rule)] else { continue }
             metrics.setPolicyTotals(rule: rule, packets: counter.packets, bytes: counter.bytes)

@@ -288,6 +288,54 @@ public enum MetricCatalog {
         labelNames: ["subnet"]
     )
 
+    /// `meshgate_peer_direct_link_up{peer}`: 1 while the direct tunnel to the peer carries keepalives both ways.
+    public static let peerDirectLinkUp = MetricDefinition(
+        name: "meshgate_peer_direct_link_up",
+        help: "Whether the direct tunnel to the peer carries traffic both ways (keepalives heard, and it hears us).",
+        kind: .gauge,
+        labelNames: ["peer"]
+    )
+
+    /// `meshgate_peer_path{peer,via}`: 1 for the path the peer's subnets take now (`via="direct"` or a relay).
+    public static let peerPath = MetricDefinition(
+        name: "meshgate_peer_path",
+        help: "The path the peer's subnets take now: via=\"direct\" or the relaying gateway (value 1).",
+        kind: .gauge,
+        labelNames: ["peer", "via"]
+    )
+
+    /// `meshgate_path_changes_total{peer}`: switches between the direct path and relays.
+    public static let pathChanges = MetricDefinition(
+        name: "meshgate_path_changes_total",
+        help: "Times the path to the peer's subnets changed (direct to relay, relay to direct, relay to relay).",
+        kind: .counter,
+        labelNames: ["peer"]
+    )
+
+    /// `meshgate_relay_transit_bytes_total`: what this gateway relayed between two tunnels for others.
+    public static let relayTransitBytes = MetricDefinition(
+        name: "meshgate_relay_transit_bytes_total",
+        help: "Bytes this gateway passed on between two tunnels as a relay for other gateways.",
+        kind: .counter,
+        labelNames: []
+    )
+
+    /// `meshgate_relay_transit_packets_total`.
+    public static let relayTransitPackets = MetricDefinition(
+        name: "meshgate_relay_transit_packets_total",
+        help: "Packets this gateway passed on between two tunnels as a relay for other gateways.",
+        kind: .counter,
+        labelNames: []
+    )
+
+    /// `meshgate_relay_loop_dropped_packets_total`: transit that would have gone through a second relay.
+    public static let relayLoopDropped = MetricDefinition(
+        name: "meshgate_relay_loop_dropped_packets_total",
+        help: "Relayed packets dropped because this gateway would have sent them through a relay again.",
+        kind: .counter,
+        labelNames: []
+    )
+
     /// Every definition above, in the order of the list.
     public static let all: [MetricDefinition] = [
         peerUp, peerLastHandshakeTimestamp, peerReceiveBytes, peerTransmitBytes, peerRTT, peerProbeLoss,
@@ -296,12 +344,12 @@ public enum MetricCatalog {
         ipForwardingEnabled, mssClampedPackets, packetsDropped, routeMessagesDropped, handshakes,
         roleChangeHookRuns, buildInfo, policyEnforced, policyPackets, policyBytes, firewallDroppedPackets,
         routesRefused, healthProblems, healthStatus, forwardingDisabled, rulesetChanges, pathUp, pathRTT,
-        pathLoss,
+        pathLoss, peerDirectLinkUp, peerPath, pathChanges, relayTransitBytes, relayTransitPackets, relayLoopDropped,
     ]
 
     /// The per-peer definitions: the series ``MetricsRegistry/removePeer(name:)`` deletes.
     static let perPeer: [MetricDefinition] = [
         peerUp, peerLastHandshakeTimestamp, peerReceiveBytes, peerTransmitBytes, peerRTT, peerProbeLoss,
-        peerKeyExpiryTimestamp,
+        peerKeyExpiryTimestamp, peerDirectLinkUp, pathChanges,
     ]
 }

@@ -47,6 +47,15 @@ extension MetricsRegistry {
         state.withLock { advance(MetricCatalog.firewallDroppedPackets, [], toTotal: total, in: &$0) }
     }
 
+    /// Follows the relay chain's counters in meshgate's table.
+    public func setRelayTotals(transitPackets: UInt64, transitBytes: UInt64, loopDropped: UInt64) {
+        state.withLock { state in
+            advance(MetricCatalog.relayTransitPackets, [], toTotal: transitPackets, in: &state)
+            advance(MetricCatalog.relayTransitBytes, [], toTotal: transitBytes, in: &state)
+            advance(MetricCatalog.relayLoopDropped, [], toTotal: loopDropped, in: &state)
+        }
+    }
+
     /// Follows the controller's count of refused learned prefixes for one reason.
     public func setRoutesRefusedTotal(reason: String, total: UInt64) {
         state.withLock { advance(MetricCatalog.routesRefused, [reason], toTotal: total, in: &$0) }

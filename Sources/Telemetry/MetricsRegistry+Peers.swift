@@ -48,10 +48,25 @@ extension MetricsRegistry {
         state.withLock { setGauge(MetricCatalog.peerProbeLoss, [name], to: clamped, in: &$0) }
     }
 
+    /// The peer's direct link and the path its subnets take (`via`: a relay's name, or nil for direct).
+    public func setPeerLink(name: String, directUp: Bool, via: String?, pathChanges: UInt64) {
+        state.withLock { state in
+            setGauge(MetricCatalog.peerDirectLinkUp, [name], to: directUp ? 1 : 0, in: &state)
+            let current = via ?? "direct"
+            if let previous = state.peerPaths[name], previous != current {
+                remove(MetricCatalog.peerPath, [name, previous], in: &state)
+            }
+            state.peerPaths[name] = current
+            setGauge(MetricCatalog.peerPath, [name, current], to: 1, in: &state)
+            advance(MetricCatalog.pathChanges, [name], toTotal: pathChanges, in: &state)
+        }
+    }
+
     /// Deletes every series of the peer (for example after a reload removed it), so that dashboards and
     /// alerts stop seeing it; a later update recreates them from zero.
     public func removePeer(name: String) {
         state.withLock { state in
+            if let path = state.peerPaths.removeValue(forKey: name) { remove(MetricCatalog.peerPath, [name, path], in: &state) }
             for metric in MetricCatalog.perPeer {
                 remove(metric, [name], in: &state)
             }

@@ -43,6 +43,8 @@ public final class MetricsRegistry: Sendable {
         var lastTotals: [SeriesKey: UInt64] = [:]
         /// The `gateway` label values that have a `meshgate_route_primary` series, per `subnet` label.
         var routeGateways: [String: Set<String>] = [:]
+        /// The `via` label of each peer's `meshgate_peer_path` series.
+        var peerPaths: [String: String] = [:]
     }
 
     private let collectors = PrometheusCollectorRegistry()

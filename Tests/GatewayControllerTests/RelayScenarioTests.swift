@@ -32,6 +32,7 @@ struct RelayScenarioTests {
         #expect(carrier(of: nyc1, at: "gw-c", in: mesh) == "gw-b", "and c's for nyc1 through b: symmetric")
         #expect(mesh["gw-a"].intent.ruleset.relayed == [fsn1], "transit towards a relayed prefix is refused")
         #expect(mesh["gw-b"].intent.ruleset.relayed.isEmpty, "the relay itself reaches both directly")
+        #expect(mesh["gw-a"].relayedRTTMilliseconds(toward: "gw-c") != nil)
         #expect(mesh["gw-a"].intent.peers["gw-c"]?.allowedIPs == [IPPrefix("100.64.0.3/32")!])
         let changes = mesh.events("gw-a", named: "path_changed")
         #expect(changes.count == 1)

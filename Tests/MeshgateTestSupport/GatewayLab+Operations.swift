@@ -423,9 +423,12 @@ public struct PeerStatus: Decodable, Sendable, CustomStringConvertible {
     public let rttP95Milliseconds: Double?
     public let rttP99Milliseconds: Double?
     public let probeLossRatio: Double?
+    public let directLink: Bool?
+    public let via: String?
+    public let relayedRTTMilliseconds: Double?
 
     public var description: String {
-        "\(name) \(up ? "up" : "DOWN") key \(publicKey) rx \(receivedBytes) tx \(transmittedBytes)"
+        "\(name) \(up ? "up" : "DOWN") via \(via ?? "direct") key \(publicKey) rx \(receivedBytes) tx \(transmittedBytes)"
     }
 }
 
