@@ -50,6 +50,9 @@ public enum ControlRequest: Codable, Sendable, Equatable {
     /// Withdraw `prefix` (one of ours) for `holdSeconds` (default: a moment), measure convergence,
     /// re-advertise.
     case drillWithdraw(prefix: String, holdSeconds: Int? = nil)
+    /// Block the direct path to `peer` for `seconds`, measure the switch to a relay and the LAN-to-LAN
+    /// outage, and unblock.
+    case drillRelay(peer: String, seconds: Int)
     /// Re-read the config file and apply the difference.
     case reload
     /// Replace this gateway's private key; peers learn the new public key through the tunnel.
@@ -384,6 +387,10 @@ public struct DrillReport: Codable, Sendable, Equatable {
     public var longestGapMilliseconds: Double
     public var restored: Bool
     public var notes: [String]
+    /// The relay drill's peer, the relay that carried it, and the RTT through the relay.
+    public var peer: String?
+    public var via: String?
+    public var relayedRTTMilliseconds: Double?
     /// Whether the drill met its bar (convergence, loss within `--max-loss`), and why not.
     public var passed: Bool?
     public var verdict: String?

@@ -64,7 +64,9 @@ public struct GatewayController: Sendable {
     /// The gateways some learned subnet goes to.
     var nextHopGateways: Set<String> = []
     /// Our group's primary when it is another member: it may relay through us (``peersAndRoutes``).
-    var groupPrimaryElsewhere: String? { didSet { if groupPrimaryElsewhere != oldValue { intentGeneration = Self.newGeneration() } } }
+    var groupPrimaryElsewhere: String? {
+        didSet { if groupPrimaryElsewhere != oldValue { intentGeneration = Self.newGeneration() } }
+    }
     /// Direct links and the relays in use (``LinkMonitor``).
     public internal(set) var links = LinkMonitor()
     public internal(set) var withoutPrimary: [IPPrefix] = []

@@ -122,6 +122,9 @@ enum HumanOutput {
         var lines = ["drill:        \(d.kind)"]
         if let g = d.group { lines.append("group:        \(g)") }
         if let s = d.subnet { lines.append("subnet:       \(s)") }
+        if let p = d.peer { lines.append("peer:         \(p)") }
+        if d.kind == "relay" { lines.append("relay:        \(d.via ?? "none")") }
+        if let r = d.relayedRTTMilliseconds { lines.append("relayed RTT:  \(format(r, 1)) ms") }
         if let f = d.fromPrimary, let t = d.toPrimary { lines.append("primary:      \(f) -> \(t)") }
         lines.append(
             "converged in: "

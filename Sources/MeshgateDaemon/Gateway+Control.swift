@@ -31,7 +31,7 @@ extension Gateway {
                 return .failure("no policy is enforced on this gateway (policy_file is not set)")
             }
             return ControlResponse(message: String(decoding: policy.source, as: UTF8.self))
-        case .drillFailover, .drillWithdraw, .rotateKey, .reload, .drillKeyRotation:
+        case .drillFailover, .drillWithdraw, .drillRelay, .rotateKey, .reload, .drillKeyRotation:
             guard
                 operationInProgress.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing)
                     .exchanged
@@ -44,6 +44,7 @@ extension Gateway {
             case .drillFailover(let group, let restore, let maxLoss):
                 return drillFailover(group: group, restore: restore, maxLossPercent: maxLoss)
             case .drillWithdraw(let prefix, let hold): return drillWithdraw(prefix: prefix, holdSeconds: hold ?? 0)
+            case .drillRelay(let peer, let seconds): return drillRelay(peer: peer, seconds: seconds)
             case .rotateKey: return rotateKey(measure: false)
             case .reload: return reload()
             default: return rotateKey(measure: true)
@@ -131,8 +132,13 @@ extension Gateway {
                     uniquingKeysWith: { a, _ in a }),
                 Dictionary(
                     controller.config.peers.map { peer in
-                        (peer.name, (controller.directLinkUp(peer.name, now: now), controller.relay(for: peer.name),
-                            controller.relayedRTTMilliseconds(toward: peer.name)))
+                        (
+                            peer.name,
+                            (
+                                controller.directLinkUp(peer.name, now: now), controller.relay(for: peer.name),
+                                controller.relayedRTTMilliseconds(toward: peer.name)
+                            )
+                        )
                     }, uniquingKeysWith: { a, _ in a })
             )
         }

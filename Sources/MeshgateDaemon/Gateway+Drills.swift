@@ -330,8 +330,9 @@ final class BurstDrill: @unchecked Sendable {
     /// Probes every 5 ms for at most 10 s.
     static let count = 2000
 
-    /// nil when no advertised subnet of ours has a probe target, or no remote primary has a live tunnel.
-    init?(gateway: Gateway) {
+    /// nil when no advertised subnet of ours has a probe target, or no remote primary (or not `remote`)
+    /// has a live tunnel.
+    init?(gateway: Gateway, remote wanted: String? = nil) {
         let chosen: (target: IPAddress, remote: String, address: IPAddress, overlay: IPAddress)? = gateway.lock.withLock
         {
             let controller = gateway.controller
@@ -345,7 +346,9 @@ final class BurstDrill: @unchecked Sendable {
             let remotes = Set(controller.nextHops.values).subtracting(members).filter {
                 controller.peersUp.contains($0)
             }
-            guard let remote = remotes.sorted().first, let address = config.peer(named: remote)?.overlayAddress else {
+            guard let remote = wanted.map({ remotes.contains($0) ? $0 : nil }) ?? remotes.sorted().first,
+                let address = config.peer(named: remote)?.overlayAddress
+            else {
                 return nil
             }
             return (target, remote, address, config.overlay.address)

@@ -155,6 +155,8 @@ public final class Gateway: @unchecked Sendable {
         let config = self.config
         // A VIP left by a killed predecessor goes until the election gives it back to us.
         if let ha = config.ha { kernel.releaseVirtualIP(ha.lan.virtualIP, on: ha.lan.interface) }
+        // A relay drill's block left by a killed predecessor.
+        kernel.removeDrillBlock()
         let before = kernel.ensureForwarding()
         for (family, on) in before where !on { logger.notice("\(family) forwarding was off; switched it on") }
         try lock.withLock {
@@ -218,6 +220,7 @@ public final class Gateway: @unchecked Sendable {
         kernel.removeAllRoutes()
         kernel.removeMSSClamp()
         kernel.removeVirtualIPGuard()
+        kernel.removeDrillBlock()
     }
 
     /// A planned stop of the primary steps down first and waits (briefly) for a standby to take over, so a

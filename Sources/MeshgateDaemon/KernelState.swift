@@ -395,6 +395,11 @@ final class KernelState {
         (try? NFTablesSocket().namedCounters(table: MSSClampRuleset.defaultTableName)) ?? [:]
     }
 
+    /// Deletes a relay drill's table (``PathBlock``), if one is there.
+    func removeDrillBlock() {
+        if let socket = try? NFTablesSocket() { try? socket.removeTable(named: PathBlock.tableName) }
+    }
+
     func removeMSSClamp() {
         if let socket = try? NFTablesSocket() { try? socket.removeTable(named: MSSClampRuleset.defaultTableName) }
         mssClampInstalled = false

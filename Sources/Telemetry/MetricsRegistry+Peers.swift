@@ -66,7 +66,9 @@ extension MetricsRegistry {
     /// alerts stop seeing it; a later update recreates them from zero.
     public func removePeer(name: String) {
         state.withLock { state in
-            if let path = state.peerPaths.removeValue(forKey: name) { remove(MetricCatalog.peerPath, [name, path], in: &state) }
+            if let path = state.peerPaths.removeValue(forKey: name) {
+                remove(MetricCatalog.peerPath, [name, path], in: &state)
+            }
             for metric in MetricCatalog.perPeer {
                 remove(metric, [name], in: &state)
             }

@@ -110,4 +110,29 @@ struct RelayLabTests {
         #expect(sent == received, "server: \(server.standardError)")
         #expect(try await via(lab, nyc, toward: fsn) == nil, "back to direct after healing")
     }
+
+    @Test("meshgate drill relay blocks the direct path, reports the relay and the outage, and restores")
+    func relayDrill() async throws {
+        let lab = try self.lab
+        let primaries = try await lab.restoreBaseline()
+        let nyc = try #require(primaries[.nyc1])
+        let fsn = try #require(primaries[.fsn1])
+        let (figures, error) = try await lab.drillRelay(on: nyc, peer: fsn, seconds: 3)
+        Self.report(
+            "drill relay \(nyc) -> \(fsn): \(String(describing: figures)) via \(figures?.via ?? "-") rtt \(figures?.relayedRTTMilliseconds ?? -1) ms \(error ?? "")"
+        )
+        let drill = try #require(figures, "no figures: \(error ?? "")")
+        #expect(error == nil)
+        #expect(drill.passed == true, "\(drill.verdict ?? "")")
+        #expect(drill.via != nil)
+        #expect((drill.convergenceMilliseconds ?? 9999) < Self.switchBound)
+        #expect(drill.longestGapMilliseconds < Self.switchBound)
+        #expect(drill.relayedRTTMilliseconds != nil)
+        #expect(drill.restored)
+        let tables = try await lab.nftablesTables(nyc)
+        #expect(!tables.contains { $0.contains("meshgate_drill") }, "the drill's block is gone: \(tables)")
+        // A peer no subnet routes through, or a standby, is refused with a reason and changes nothing.
+        let (_, refused) = try await lab.drillRelay(on: nyc.partner, peer: fsn, seconds: 3)
+        #expect(refused?.contains("standby") == true, "\(refused ?? "accepted")")
+    }
 }

@@ -173,6 +173,9 @@ public struct DrillFigures: Decodable, Sendable, CustomStringConvertible {
     public let notes: [String]
     public let passed: Bool?
     public let verdict: String?
+    public let peer: String?
+    public let via: String?
+    public let relayedRTTMilliseconds: Double?
 
     public var description: String {
         String(
@@ -477,6 +480,14 @@ public final class GatewayLab: Sendable {
     /// `meshgate drill failover --group GROUP --json` on `gateway`; the figures, and the error when it failed.
     public func drillFailover(on gateway: LabGateway, group: String) async throws -> (DrillFigures?, error: String?) {
         let reply = try await control(gateway, ["drill", "failover", "--group", group])
+        return (reply.drill, reply.ok ? nil : reply.error ?? "failed")
+    }
+
+    /// `meshgate drill relay --peer PEER --seconds S --json` on `gateway`.
+    public func drillRelay(on gateway: LabGateway, peer: LabGateway, seconds: Int) async throws -> (
+        DrillFigures?, error: String?
+    ) {
+        let reply = try await control(gateway, ["drill", "relay", "--peer", peer.name, "--seconds", "\(seconds)"])
         return (reply.drill, reply.ok ? nil : reply.error ?? "failed")
     }
 

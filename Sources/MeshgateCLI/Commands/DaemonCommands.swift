@@ -83,11 +83,12 @@ struct Peers: ParsableCommand {
 struct Drill: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run a failure drill and report convergence time and probe loss.",
-        subcommands: [DrillFailover.self, DrillWithdraw.self, DrillKeyRotation.self])
+        subcommands: [DrillFailover.self, DrillWithdraw.self, DrillRelay.self, DrillKeyRotation.self])
 
     /// Without a drill to run, this is a usage error (exit 64), not a success.
     func run() throws {
-        throw ValidationError("name the drill to run: failover, withdraw or key-rotation (see meshgate drill --help)")
+        throw ValidationError(
+            "name the drill to run: failover, withdraw, relay or key-rotation (see meshgate drill --help)")
     }
 }
 
@@ -134,6 +135,31 @@ struct DrillWithdraw: ParsableCommand {
 
     func run() throws {
         try options.run(.drillWithdraw(prefix: subnet, holdSeconds: hold)) { response in
+            if let d = response.drill { print(HumanOutput.drill(d)) }
+        }
+    }
+}
+
+struct DrillRelay: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "relay",
+        abstract: "Block the direct path to a peer, measure the switch to a relay and the outage, then unblock.",
+        discussion: """
+            Drops UDP to and from the peer's WireGuard endpoint (table inet meshgate_drill, removed afterwards) \
+            while the peer probes a host on this gateway's LAN every 5 ms from its LAN side. Reports the \
+            relay that took over and how soon, the LAN-to-LAN outage, the RTT through the relay, and whether \
+            traffic returned to the direct path after the unblock. Run it on a primary (or lone gateway).
+            """)
+    @OptionGroup var options: DaemonOptions
+    @Option(help: "The peer whose direct path to block (a gateway some subnet routes through).") var peer: String
+    @Option(help: "How long to block it, 1-8 seconds.") var seconds: Int = 4
+
+    func validate() throws {
+        guard (1...8).contains(seconds) else { throw ValidationError("--seconds is 1-8") }
+    }
+
+    func run() throws {
+        try options.run(.drillRelay(peer: peer, seconds: seconds)) { response in
             if let d = response.drill { print(HumanOutput.drill(d)) }
         }
     }
