@@ -321,6 +321,7 @@ public struct GatewayController: Sendable {
             if let change = election?.lanHealth(lanHealthy && wanHealthy, now: now) { roleChanges.append(change) }
         case .peerSessions(let observed):
             sessions = observed
+            observeEndpoints(observed.endpoints)
         case .handshakes(let outcome, let count):
             switch outcome {
             case .completed: handshakeTotals["completed", default: 0] += UInt64(count)
@@ -419,7 +420,7 @@ public struct GatewayController: Sendable {
         for peer in otherPeers where !keyExpiryEnforced.contains(peer.name) {
             peers[peer.name] = PeerIntent(
                 name: peer.name, publicKey: peerKeys[peer.name] ?? peer.publicKey, overlayAddress: peer.overlayAddress,
-                endpoint: peer.endpoint,
+                endpoint: peer.endpoint ?? links.endpointHints[peer.name],
                 persistentKeepaliveSeconds: UInt16(clamping: peer.persistentKeepalive?.components.seconds ?? 0),
                 presharedKeyFile: peer.presharedKeyFile, allowedIPs: [peer.overlayAddress.hostPrefix])
             owned[peer.overlayAddress.hostPrefix] = peer.name

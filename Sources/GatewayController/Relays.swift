@@ -1,6 +1,6 @@
 public import CryptoPrimitives
 import GatewayConfig
-import NetworkTypes
+public import NetworkTypes
 public import Routing
 
 /// The direct links between gateways and the relays that carry a gateway's subnets while its direct link
@@ -15,7 +15,8 @@ public struct LinkMonitor: Sendable {
     public static let deadAfter: Duration = .milliseconds(700)
     /// A relayed gateway goes back to its direct link once that has been up this long without a break.
     public static let recoveryHold: Duration = .seconds(5)
-    /// A gateway never heard directly is relayed only this long after start: its tunnel may be coming up.
+    /// A gateway never heard directly is relayed only this long after start (its tunnel may be coming
+    /// up), unless we have no endpoint for it: then only it can open the tunnel, or a hole punch.
     public static let startUpGrace: Duration = .seconds(10)
     /// An RTT step in relay costs: relays within 10 ms of each other rank by name, so both ends of a pair,
     /// which measure slightly different RTTs, pick the same one.
@@ -25,7 +26,7 @@ public struct LinkMonitor: Sendable {
 
     struct Report: Sendable {
         var at: Timestamp
-        var heard: [String: UInt16?]
+        var heard: [String: Advertisement.Links.Link]
     }
 
     /// When each peer was last heard through its direct tunnel.
@@ -35,7 +36,12 @@ public struct LinkMonitor: Sendable {
     /// Each peer's last links message.
     var reports: [String: Report] = [:]
     /// What we last sent in ours (nil: nothing yet).
-    var lastReported: [String: UInt16?]?
+    var lastReported: [String: Advertisement.Links.Link]?
+    /// Where each peer's datagrams come from as our engine sees them (read at housekeeping).
+    var observedEndpoints: [String: Endpoint] = [:]
+    /// For a peer with no configured endpoint that we cannot hear: where another gateway sees it, so our
+    /// keepalives open a direct path to it (both sides send at once, through both NATs).
+    public internal(set) var endpointHints: [String: Endpoint] = [:]
     /// Gateway → the gateway its subnets go through while its direct link is down.
     public internal(set) var relays: [String: String] = [:]
     /// When each relay in use was chosen.
@@ -77,7 +83,7 @@ extension GatewayController {
     /// Through the relay in use towards `gateway`: our smoothed RTT to the relay plus the one it reports.
     public func relayedRTTMilliseconds(toward gateway: String) -> Double? {
         guard let relay = links.relays[gateway], let first = probes.smoothedRTTMilliseconds(relay),
-            let second = links.reports[relay]?.heard[gateway] ?? nil
+            let second = links.reports[relay]?.heard[gateway]?.rtt
         else { return nil }
         return first + Double(second)
     }
@@ -103,12 +109,20 @@ extension GatewayController {
         updateLinks(now: now, out: &out)
     }
 
-    /// Our links message: every peer we hear directly, with the RTT of its overlay probes.
-    var linksHeard: [String: UInt16?] {
+    /// Our links message: every peer we hear directly, with the RTT of its overlay probes and, for a peer
+    /// with no configured endpoint (behind NAT), where its datagrams come from.
+    var linksHeard: [String: Advertisement.Links.Link] {
         Dictionary(
             uniqueKeysWithValues: probedPeers.filter { hearsDirectly($0, now: now) }.map { peer in
-                (peer, probes.smoothedRTTMilliseconds(peer).map { UInt16(clamping: Int($0.rounded(.up))) })
+                let rtt = probes.smoothedRTTMilliseconds(peer).map { UInt16(clamping: Int($0.rounded(.up))) }
+                let told = config.peer(named: peer)?.endpoint == nil ? links.observedEndpoints[peer] : nil
+                return (peer, Advertisement.Links.Link(rtt: rtt, endpoint: told))
             })
+    }
+
+    /// The endpoints our engine sees the peers at (``PeerSessions/endpoints``).
+    mutating func observeEndpoints(_ endpoints: [String: String]) {
+        links.observedEndpoints = endpoints.compactMapValues { Endpoint($0) }
     }
 
     mutating func sendLinks(out: inout Output) {
@@ -127,7 +141,15 @@ extension GatewayController {
             }
         }
         let heard = Set(probedPeers.filter { hearsDirectly($0, now: now) })
-        if links.lastReported.map({ Set($0.keys) != heard }) ?? true { sendLinks(out: &out) }
+        // On a change of who we hear or of an endpoint we tell (a NAT mapping moved); RTTs ride along.
+        if links.lastReported.map({
+            Set($0.keys) != heard || $0.mapValues(\.endpoint) != linksHeard.mapValues(\.endpoint)
+        })
+            ?? true
+        {
+            sendLinks(out: &out)
+        }
+        updateEndpointHints(now: now, out: &out)
         // At rest (every link up, nothing relayed) there is nothing to decide.
         if links.relays.isEmpty, nextHopGateways.allSatisfy({ directLinkUp($0, now: now) }) { return }
         var relays = links.relays.filter { nextHopGateways.contains($0.key) }
@@ -140,7 +162,8 @@ extension GatewayController {
                     relays[gateway] = bestRelay(for: gateway, now: now)
                 }
             } else if !direct,
-                links.heardAt[gateway] != nil || now.duration(since: startedAt) >= LinkMonitor.startUpGrace
+                links.heardAt[gateway] != nil || config.peer(named: gateway)?.endpoint == nil
+                    || now.duration(since: startedAt) >= LinkMonitor.startUpGrace
             {
                 relays[gateway] = bestRelay(for: gateway, now: now)
             }
@@ -168,6 +191,26 @@ extension GatewayController {
         intentGeneration = Self.newGeneration()
     }
 
+    /// For every peer without a configured endpoint that we cannot hear: the endpoint the relay we use
+    /// for it (or else the lowest-named peer that hears it) tells, for the engine to send to.
+    mutating func updateEndpointHints(now: Timestamp, out: inout Output) {
+        var hints = links.endpointHints
+        for peer in otherPeers where peer.endpoint == nil && !keyExpiryEnforced.contains(peer.name) {
+            if hearsDirectly(peer.name, now: now) { continue }
+            let tellers = ([links.relays[peer.name]].compactMap { $0 } + probedPeers.sorted()).filter {
+                directLinkUp($0, now: now)
+            }
+            let told = tellers.compactMap { freshReport($0, now: now)?.heard[peer.name]?.endpoint }.first
+            guard let told, told != hints[peer.name]
+            else { continue }
+            hints[peer.name] = told
+            out.log(.info, "\(peer.name) has no configured endpoint: trying \(told), where another gateway sees it")
+        }
+        guard hints != links.endpointHints else { return }
+        links.endpointHints = hints
+        intentGeneration = Self.newGeneration()
+    }
+
     /// A relay carries `gateway` while we have a direct link to it and it hears `gateway` directly.
     func relayUsable(_ relay: String, for gateway: String, now: Timestamp) -> Bool {
         guard directLinkUp(relay, now: now), let report = freshReport(relay, now: now) else { return false }
@@ -185,8 +228,8 @@ extension GatewayController {
             // The far end's own message, if it reaches us, must not contradict the relay's.
             if let target, !target.heard.keys.contains(relay) { continue }
             let report = freshReport(relay, now: now)
-            let first = Self.linkCost(links.lastReported?[relay] ?? nil, report?.heard[me] ?? nil)
-            let second = Self.linkCost(report?.heard[gateway] ?? nil, target?.heard[relay] ?? nil)
+            let first = Self.linkCost(links.lastReported?[relay]?.rtt, report?.heard[me]?.rtt)
+            let second = Self.linkCost(report?.heard[gateway]?.rtt, target?.heard[relay]?.rtt)
             let cost = first + second
             if best.map({ (cost, relay) < ($0.cost, $0.name) }) ?? true { best = (cost, relay) }
         }

@@ -57,7 +57,7 @@ struct CLITests {
     func drillWithoutSubcommand() async throws {
         let result = try await meshgate(["drill"])
         #expect(result.status == .exited(64), "\(result)")
-        #expect(result.standardError.contains("failover, withdraw or key-rotation"), "\(result)")
+        #expect(result.standardError.contains("failover, withdraw, relay or key-rotation"), "\(result)")
     }
 
     @Test(

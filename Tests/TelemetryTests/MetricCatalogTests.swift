@@ -39,6 +39,12 @@ struct MetricCatalogTests {
             "meshgate_path_up": ["subnet", "target"],
             "meshgate_path_rtt_seconds": ["subnet"],
             "meshgate_path_loss_ratio": ["subnet"],
+            "meshgate_peer_direct_link_up": ["peer"],
+            "meshgate_peer_path": ["peer", "via"],
+            "meshgate_path_changes_total": ["peer"],
+            "meshgate_relay_transit_packets_total": [],
+            "meshgate_relay_transit_bytes_total": [],
+            "meshgate_relay_loop_dropped_packets_total": [],
         ]
         let actual = Dictionary(uniqueKeysWithValues: MetricCatalog.all.map { ($0.name, $0.labelNames) })
         #expect(actual == expected)

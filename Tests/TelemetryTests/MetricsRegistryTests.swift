@@ -39,6 +39,8 @@ struct MetricsRegistryTests {
         registry.setForwardingDisabledTotal(switch: "net.ipv4.ip_forward", total: 3)
         registry.setRulesetChangesTotal(1)
         registry.setPath(subnet: "10.20.10.0/24", target: "10.20.10.100", up: false, loss: 0.5)
+        registry.setPeerLink(name: "gw-fsn1-a", directUp: false, via: "gw-nyc1-b", pathChanges: 1)
+        registry.setRelayTotals(transitPackets: 3, transitBytes: 300, loopDropped: 1)
         registry.observePathRTT(subnet: "10.20.10.0/24", seconds: 0.002)
         return registry
     }
@@ -62,6 +64,22 @@ struct MetricsRegistryTests {
         registry.removePath(subnet: "10.20.10.0/24", target: "10.20.10.100")
         exposition = try Exposition(registry.render())
         #expect(exposition.samples(named: "meshgate_path_up").isEmpty)
+    }
+
+    @Test("a peer's path series follows the relay in use: one series, the old one gone")
+    func peerPathFollowsRelay() throws {
+        let registry = MetricsRegistry(version: "test")
+        registry.setPeerLink(name: "gw-c", directUp: false, via: "gw-b", pathChanges: 1)
+        var exposition = try Exposition(registry.render())
+        #expect(exposition.value("meshgate_peer_path", ["peer": "gw-c", "via": "gw-b"]) == 1)
+        registry.setPeerLink(name: "gw-c", directUp: true, via: nil, pathChanges: 2)
+        exposition = try Exposition(registry.render())
+        #expect(exposition.samples(named: "meshgate_peer_path").count == 1)
+        #expect(exposition.value("meshgate_peer_path", ["peer": "gw-c", "via": "direct"]) == 1)
+        #expect(exposition.value("meshgate_path_changes_total", ["peer": "gw-c"]) == 2)
+        registry.removePeer(name: "gw-c")
+        exposition = try Exposition(registry.render())
+        #expect(exposition.samples(named: "meshgate_peer_path").isEmpty)
     }
 
     @Test("renders every catalogue metric with HELP and TYPE lines")

@@ -72,9 +72,16 @@ extension Advertisement {
         case .links(let links):
             precondition(links.heard.count <= 255, "at most 255 links")
             writer.u8(UInt8(links.heard.count))
-            for (peer, rtt) in links.heard.sorted(by: { $0.key < $1.key }) {
+            for (peer, link) in links.heard.sorted(by: { $0.key < $1.key }) {
                 writer.name(peer)
-                writer.u16(min(rtt ?? Links.unknownRTT, Links.unknownRTT))
+                writer.u16(min(link.rtt ?? Links.unknownRTT, Links.unknownRTT))
+                if let endpoint = link.endpoint {
+                    writer.u8(endpoint.address.isV4 ? 4 : 6)
+                    writer.address(endpoint.address)
+                    writer.u16(endpoint.port)
+                } else {
+                    writer.u8(0)
+                }
             }
         case .relayed(let relayed):
             precondition(Relayed.mayCarry(relayed.message.kind), "a relay passes on adverts only")
@@ -173,7 +180,7 @@ extension Advertisement {
             return .probeTargets(ProbeTargets(sender: sender, sequence: sequence, targets: targets))
         case .links:
             let count = try reader.u8("link_count")
-            var heard: [String: UInt16?] = [:]
+            var heard: [String: Links.Link] = [:]
             var last: String?
             for _ in 0..<count {
                 let peer = try reader.name("link.peer")
@@ -181,7 +188,13 @@ extension Advertisement {
                 if let last, !(last < peer) { throw .duplicatePeer(peer) }
                 last = peer
                 let rtt = try reader.u16("link.rtt")
-                heard[peer] = rtt == Links.unknownRTT ? nil : rtt
+                let family = try reader.u8("link.family")
+                var endpoint: Endpoint?
+                if family != 0 {
+                    let address = try reader.address(family: family, field: "link.address")
+                    endpoint = Endpoint(address: address, port: try reader.u16("link.port"))
+                }
+                heard[peer] = Links.Link(rtt: rtt == Links.unknownRTT ? nil : rtt, endpoint: endpoint)
             }
             return .links(Links(sender: sender, sequence: sequence, heard: heard))
         case .relayed:

@@ -23,7 +23,7 @@ public import NetworkTypes
 /// | withdraw | — | 0 | no body: every route of the sender is gone now |
 /// | policy | `digest` | 1 + n | length byte `0` (no policy) or `32`, then the SHA-256 of the sender's policy file |
 /// | probe targets | `count` | 2 | 0...65535 records: a route's `family`, `length`, `address`, then the target `address` (4 or 16, same family, inside the prefix) |
-/// | links | `count` | 1 | 0...255 records, names strictly ascending: a peer the sender hears directly (`name`), then its RTT in ms (2; 65535 unknown) |
+/// | links | `count` | 1 | 0...255 records, names strictly ascending: a peer the sender hears directly (`name`), its RTT in ms (2; 65535 unknown), and where it sees the peer's datagrams come from: `family` (1: `0` not told, `4` or `6`), `address` (4 or 16), `port` (2) |
 /// | relayed | `origin` | 1 + n | the gateway whose message this is |
 /// | relayed | `message` | 2 + n | length, then a routes, withdraw, policy or probe-targets message whose `sender` is `origin` |
 ///
@@ -209,12 +209,26 @@ public enum Advertisement: Sendable, Hashable {
     public struct Links: Sendable, Hashable {
         public var sender: String
         public var sequence: UInt64
-        /// Peer name → RTT in milliseconds (nil: not measured yet), for every peer heard directly.
-        public var heard: [String: UInt16?]
+        /// Every peer heard directly.
+        public var heard: [String: Link]
         /// The RTT value that means "not measured".
         public static let unknownRTT: UInt16 = 0xFFFF
 
-        public init(sender: String, sequence: UInt64, heard: [String: UInt16?]) {
+        /// One peer the sender hears.
+        public struct Link: Sendable, Hashable {
+            /// Milliseconds (nil: not measured yet).
+            public var rtt: UInt16?
+            /// The address and port the peer's datagrams come from as the sender sees them (its NAT
+            /// mapping), told only for peers that have no configured endpoint.
+            public var endpoint: Endpoint?
+
+            public init(rtt: UInt16? = nil, endpoint: Endpoint? = nil) {
+                self.rtt = rtt
+                self.endpoint = endpoint
+            }
+        }
+
+        public init(sender: String, sequence: UInt64, heard: [String: Link]) {
             self.sender = sender
             self.sequence = sequence
             self.heard = heard
