@@ -193,6 +193,9 @@ extension GatewayController {
             if let changed = lastKeyChangeAt, now.duration(since: changed) < .seconds(600) {
                 hint += "; this gateway's key changed \(Int(now.duration(since: changed).seconds)) s ago"
             }
+            if let relay = links.relays[peer.name] {
+                hint += "; meanwhile its subnets go through \(relay) (path_changed in the audit log)"
+            }
             found.append(
                 HealthProblem(
                     .peerDown, subject: peer.name, severity: subnets.isEmpty ? .warning : .critical,
