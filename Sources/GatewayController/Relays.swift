@@ -10,6 +10,8 @@ public struct LinkMonitor: Sendable {
     /// How often the driver sends a keepalive through every direct tunnel (unless something else went out)
     /// and reads back when each peer was last heard.
     public static let checkInterval: Duration = .milliseconds(200)
+    /// How much earlier than due a round may run when the loop steps anyway.
+    static let earlyBy: Duration = .milliseconds(60)
     /// A direct link is down when nothing authenticated came through it for this long: three keepalives
     /// missed, with a margin for a late loop step.
     public static let deadAfter: Duration = .milliseconds(700)
@@ -27,6 +29,8 @@ public struct LinkMonitor: Sendable {
     struct Report: Sendable {
         var at: Timestamp
         var heard: [String: Advertisement.Links.Link]
+        /// Gateway → the relay the reporter sends it through.
+        var relays: [String: String] = [:]
     }
 
     /// When each peer was last heard through its direct tunnel.
@@ -56,7 +60,11 @@ public struct LinkMonitor: Sendable {
 extension GatewayController {
     /// Whether the driver should run a liveness round (``linkWatchedPeers``) and pass
     /// ``Input/linkActivity(_:)``.
-    public func linkCheckDue(now: Timestamp) -> Bool { !probedPeers.isEmpty && now >= links.nextCheckAt }
+    /// Up to ``LinkMonitor/earlyBy`` early, so the round rides on a step that runs anyway (an HA member
+    /// steps every hello interval) instead of waking the loop on its own.
+    public func linkCheckDue(now: Timestamp) -> Bool {
+        now + LinkMonitor.earlyBy >= links.nextCheckAt && !probedPeers.isEmpty
+    }
 
     /// The peers whose direct links are watched, with the key the engine knows each by.
     public var linkWatchedPeers: [(name: String, key: Key32)] {
@@ -105,7 +113,7 @@ extension GatewayController {
     }
 
     mutating func receiveLinks(_ message: Advertisement.Links, now: Timestamp, out: inout Output) {
-        links.reports[message.sender] = LinkMonitor.Report(at: now, heard: message.heard)
+        links.reports[message.sender] = LinkMonitor.Report(at: now, heard: message.heard, relays: message.relays)
         updateLinks(now: now, out: &out)
     }
 
@@ -128,7 +136,10 @@ extension GatewayController {
     mutating func sendLinks(out: inout Output) {
         let heard = linksHeard
         links.lastReported = heard
-        broadcast(.links(.init(sender: config.node.name, sequence: messageCounter.next(), heard: heard)), out: &out)
+        broadcast(
+            .links(
+                .init(sender: config.node.name, sequence: messageCounter.next(), heard: heard, relays: links.relays)),
+            out: &out)
     }
 
     /// Brings link state, our links message and the relays up to date.
@@ -189,6 +200,8 @@ extension GatewayController {
         }
         links.relays = relays
         intentGeneration = Self.newGeneration()
+        // Those we relay through must know, so that they pass the far gateway's adverts on to us.
+        sendLinks(out: &out)
     }
 
     /// For every peer without a configured endpoint that we cannot hear: the endpoint the relay we use
@@ -244,12 +257,14 @@ extension GatewayController {
 
     // MARK: - Passing on adverts
 
-    /// After an advert from `origin` was accepted: pass it on to every peer that cannot hear `origin`
-    /// directly (its links message says so) while we hear both, so its routes outlive the partition.
+    /// After an advert from `origin` was accepted: pass it on to every peer whose links message says it
+    /// routes `origin` through us, so that `origin`'s routes outlive the partition.
     mutating func passOn(_ message: Advertisement, from origin: String, now: Timestamp, out: inout Output) {
         guard Advertisement.Relayed.mayCarry(message.kind), directLinkUp(origin, now: now) else { return }
         for peer in otherPeers where peer.name != origin && directLinkUp(peer.name, now: now) {
-            guard let report = freshReport(peer.name, now: now), !report.heard.keys.contains(origin) else { continue }
+            guard let report = freshReport(peer.name, now: now), report.relays[origin] == config.node.name,
+                !report.heard.keys.contains(origin)
+            else { continue }
             let relayed = Advertisement.relayed(
                 .init(sender: config.node.name, sequence: messageCounter.next(), message: message))
             out.datagrams.append(

@@ -83,6 +83,12 @@ extension Advertisement {
                     writer.u8(0)
                 }
             }
+            precondition(links.relays.count <= 255, "at most 255 relays")
+            writer.u8(UInt8(links.relays.count))
+            for (gateway, relay) in links.relays.sorted(by: { $0.key < $1.key }) {
+                writer.name(gateway)
+                writer.name(relay)
+            }
         case .relayed(let relayed):
             precondition(Relayed.mayCarry(relayed.message.kind), "a relay passes on adverts only")
             writer.name(relayed.origin)
@@ -196,7 +202,16 @@ extension Advertisement {
                 }
                 heard[peer] = Links.Link(rtt: rtt == Links.unknownRTT ? nil : rtt, endpoint: endpoint)
             }
-            return .links(Links(sender: sender, sequence: sequence, heard: heard))
+            let relayCount = try reader.u8("relay_count")
+            var relays: [String: String] = [:]
+            var lastGateway: String?
+            for _ in 0..<relayCount {
+                let gateway = try reader.name("relay.gateway")
+                if let lastGateway, !(lastGateway < gateway) { throw .duplicatePeer(gateway) }
+                lastGateway = gateway
+                relays[gateway] = try reader.name("relay.via")
+            }
+            return .links(Links(sender: sender, sequence: sequence, heard: heard, relays: relays))
         case .relayed:
             let origin = try reader.name("origin")
             let length = Int(try reader.u16("message.length"))

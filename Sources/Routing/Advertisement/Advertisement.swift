@@ -23,7 +23,7 @@ public import NetworkTypes
 /// | withdraw | — | 0 | no body: every route of the sender is gone now |
 /// | policy | `digest` | 1 + n | length byte `0` (no policy) or `32`, then the SHA-256 of the sender's policy file |
 /// | probe targets | `count` | 2 | 0...65535 records: a route's `family`, `length`, `address`, then the target `address` (4 or 16, same family, inside the prefix) |
-/// | links | `count` | 1 | 0...255 records, names strictly ascending: a peer the sender hears directly (`name`), its RTT in ms (2; 65535 unknown), and where it sees the peer's datagrams come from: `family` (1: `0` not told, `4` or `6`), `address` (4 or 16), `port` (2) |
+/// | links | `count` | 1 | 0...255 records, names strictly ascending: a peer the sender hears directly (`name`), its RTT in ms (2; 65535 unknown), and where it sees the peer's datagrams come from: `family` (1: `0` not told, `4` or `6`), `address` (4 or 16), `port` (2); then `relay_count` (1) records, gateway names strictly ascending: a gateway the sender reaches through a relay (`name`), and the relay (`name`) |
 /// | relayed | `origin` | 1 + n | the gateway whose message this is |
 /// | relayed | `message` | 2 + n | length, then a routes, withdraw, policy or probe-targets message whose `sender` is `origin` |
 ///
@@ -228,10 +228,15 @@ public enum Advertisement: Sendable, Hashable {
             }
         }
 
-        public init(sender: String, sequence: UInt64, heard: [String: Link]) {
+        /// The gateways the sender reaches through a relay now, and the relay: a relay passes a gateway's
+        /// adverts on only to those that route it through the relay.
+        public var relays: [String: String]
+
+        public init(sender: String, sequence: UInt64, heard: [String: Link], relays: [String: String] = [:]) {
             self.sender = sender
             self.sequence = sequence
             self.heard = heard
+            self.relays = relays
         }
     }
 
