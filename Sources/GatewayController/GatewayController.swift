@@ -55,14 +55,7 @@ public struct GatewayController: Sendable {
     public internal(set) var routeTable: RouteTable
     var messageCounter: MessageCounter
     /// Each learned subnet's next-hop gateway.
-    public internal(set) var nextHops: [IPPrefix: String] = [:] {
-        didSet {
-            intentGeneration = Self.newGeneration()
-            nextHopGateways = Set(nextHops.values)
-        }
-    }
-    /// The gateways some learned subnet goes to.
-    var nextHopGateways: Set<String> = []
+    public internal(set) var nextHops: [IPPrefix: String] = [:] { didSet { intentGeneration = Self.newGeneration() } }
     /// Our group's primary when it is another member: it may relay through us (``peersAndRoutes``).
     var groupPrimaryElsewhere: String? {
         didSet { if groupPrimaryElsewhere != oldValue { intentGeneration = Self.newGeneration() } }

@@ -161,10 +161,13 @@ extension GatewayController {
             sendLinks(out: &out)
         }
         updateEndpointHints(now: now, out: &out)
+        // Every peer, not only those our subnets go to: a gateway we have never heard (behind NAT, across
+        // a partition since start) has no routes here until its relay passes its adverts on.
+        let watched = probedPeers
         // At rest (every link up, nothing relayed) there is nothing to decide.
-        if links.relays.isEmpty, nextHopGateways.allSatisfy({ directLinkUp($0, now: now) }) { return }
-        var relays = links.relays.filter { nextHopGateways.contains($0.key) }
-        for gateway in nextHopGateways.sorted() {
+        if links.relays.isEmpty, watched.allSatisfy({ directLinkUp($0, now: now) }) { return }
+        var relays = links.relays.filter { watched.contains($0.key) }
+        for gateway in watched.sorted() {
             let direct = directLinkUp(gateway, now: now)
             if let current = relays[gateway] {
                 if direct, let since = links.upSince[gateway], now.duration(since: since) >= LinkMonitor.recoveryHold {

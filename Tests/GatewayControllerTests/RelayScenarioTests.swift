@@ -53,6 +53,18 @@ struct RelayScenarioTests {
         #expect(mesh.events("gw-a", named: "path_changed").last?.fields["to"] == .string("direct"))
     }
 
+    @Test("Two gateways cut off from each other from the start learn each other's routes through a relay")
+    func neverHeard() {
+        var mesh = Mesh(Fixtures.all.map { Fixtures.config($0) })
+        mesh.drops = { Set([$0, $1]) == ["gw-a", "gw-c"] }
+        mesh.run(for: .seconds(5))
+        #expect(mesh["gw-a"].intent.routes[fsn1] == nil, "nothing relayed during the start-up grace")
+        mesh.run(for: .seconds(8))
+        #expect(mesh["gw-a"].intent.routes[fsn1] == "gw-c", "gw-b passed gw-c's routes on")
+        #expect(carrier(of: fsn1, at: "gw-a", in: mesh) == "gw-b")
+        #expect(carrier(of: nyc1, at: "gw-c", in: mesh) == "gw-b")
+    }
+
     @Test("A link that works one way only is down for both ends")
     func oneWayFailure() {
         var mesh = mesh()
