@@ -20,11 +20,9 @@ public struct LinkMonitor: Sendable {
     /// A gateway never heard directly is relayed only this long after start (its tunnel may be coming
     /// up), unless we have no endpoint for it: then only it can open the tunnel, or a hole punch.
     public static let startUpGrace: Duration = .seconds(10)
-    /// An RTT step in relay costs: relays within 100 ms of each other rank by name, so both ends of a pair,
-    /// which measure different RTTs (the overlay probes are answered by a controller loop, and jitter by
-    /// tens of milliseconds on a busy host), pick the same one. They must: each end accepts the other's
-    /// relayed packets only from the relay it sends through itself (WireGuard's source check).
-    static let costStepMilliseconds = 100
+    /// An RTT step in relay costs: relays within 10 ms of each other rank by name, so both ends of a pair,
+    /// which measure slightly different RTTs, pick the same one.
+    static let costStepMilliseconds = 10
     /// The cost of a link whose RTT neither end has measured.
     static let unknownLinkCost = 10
 
