@@ -545,6 +545,22 @@ public struct GatewayController: Sendable {
             }
         }
         for prefix in nextHops.keys.sorted() where hops[prefix] == nil { out.log(.info, "subnet \(prefix) withdrawn") }
+        // A gateway that just became the next hop of a subnet (a failover) and that we hear directly takes
+        // its traffic directly at once: a relay left over from an earlier fault was chosen for other
+        // traffic, and may be the member whose LAN just failed.
+        let newHops = Set(hops.values).subtracting(nextHops.values)
+        for gateway in newHops.sorted() where links.relays[gateway] != nil && directLinkUp(gateway, now: now) {
+            out.log(.notice, "path to \(gateway): via \(links.relays[gateway]!) -> direct (it became a next hop)")
+            out.audit(
+                "path_changed",
+                [
+                    "peer": .string(gateway), "from": .string("via \(links.relays[gateway]!)"), "to": .string("direct"),
+                    "reason": .string("it became a next hop and its direct link is up"),
+                ])
+            links.relays[gateway] = nil
+            links.relayedSince[gateway] = nil
+            links.pathChanges[gateway, default: 0] += 1
+        }
         nextHops = hops
         lastRouteChangeAt = now
     }

@@ -169,6 +169,20 @@ extension GatewayController {
         var relays = links.relays.filter { watched.contains($0.key) }
         for gateway in watched.sorted() {
             let direct = directLinkUp(gateway, now: now)
+            // Of the two ends of a pair, the lower name decides and the other mirrors its choice while its
+            // links messages reach us: each end accepts the other's relayed packets only from the relay it
+            // sends through itself, so the two must never differ for long (a hold running out at one end
+            // first, a relay left over from an earlier fault at one end only).
+            // Only a message sent since the link came back: one from before a partition says nothing of now.
+            if config.node.name > gateway, direct, let report = freshReport(gateway, now: now),
+                let since = links.upSince[gateway], report.at >= since
+            {
+                let chosen = report.relays[config.node.name]
+                if chosen.map({ relayUsable($0, for: gateway, now: now) }) ?? true {
+                    relays[gateway] = chosen
+                    continue
+                }
+            }
             if let current = relays[gateway] {
                 if direct, let since = links.upSince[gateway], now.duration(since: since) >= LinkMonitor.recoveryHold {
                     relays[gateway] = nil

@@ -290,6 +290,12 @@ struct GatewayLabTests {
         let victim = try #require(primaries[.nyc1])
         let outage = try await lab.measureOutage { try await lab.cutLink(victim, "lan") }
         Self.report("lan cut of \(victim) (primary): \(outage)")
+        if outage.longestGapMilliseconds >= Self.unplannedBound {
+            for gateway in LabGateway.allCases {
+                let changes = lab.auditLog(gateway).events.filter { $0.event == "path_changed" }.suffix(4)
+                Self.report("\(gateway) path changes: \(changes.map(\.line).joined(separator: "\n"))")
+            }
+        }
         #expect(outage.longestGapMilliseconds < Self.unplannedBound, "\(outage)")
         let during = await lab.snapshot()
         #expect(during.statuses[victim]?.group?.role == "standby", "\(victim) without LAN:\n\(during)")
