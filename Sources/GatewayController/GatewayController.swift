@@ -549,18 +549,15 @@ public struct GatewayController: Sendable {
         // its traffic directly at once: a relay left over from an earlier fault was chosen for other
         // traffic, and may be the member whose LAN just failed.
         let newHops = Set(hops.values).subtracting(nextHops.values)
-        for gateway in newHops.sorted() where links.relays[gateway] != nil && directLinkUp(gateway, now: now) {
-            out.log(.notice, "path to \(gateway): via \(links.relays[gateway]!) -> direct (it became a next hop)")
-            out.audit(
-                "path_changed",
-                [
-                    "peer": .string(gateway), "from": .string("via \(links.relays[gateway]!)"), "to": .string("direct"),
-                    "reason": .string("it became a next hop and its direct link is up"),
-                ])
-            links.relays[gateway] = nil
-            links.relayedSince[gateway] = nil
-            links.pathChanges[gateway, default: 0] += 1
+        var leftRelay = false
+        for gateway in newHops.sorted() where directLinkUp(gateway, now: now) {
+            guard let relay = links.relays.removeValue(forKey: gateway) else { continue }
+            notePathChange(
+                gateway, from: relay, to: nil, reason: "it became a next hop and its direct link is up", out: &out)
+            leftRelay = true
         }
+        // The other end mirrors our choice (or we, its): it must hear of this one.
+        if leftRelay { sendLinks(out: &out) }
         nextHops = hops
         lastRouteChangeAt = now
     }

@@ -48,8 +48,6 @@ public struct LinkMonitor: Sendable {
     public internal(set) var endpointHints: [String: Endpoint] = [:]
     /// Gateway → the gateway its subnets go through while its direct link is down.
     public internal(set) var relays: [String: String] = [:]
-    /// When each relay in use was chosen.
-    public internal(set) var relayedSince: [String: Timestamp] = [:]
     /// Path changes per gateway (direct → relay, relay → direct, relay → relay), for the metric.
     public internal(set) var pathChanges: [String: UInt64] = [:]
     var nextCheckAt = Timestamp.zero
@@ -167,6 +165,7 @@ extension GatewayController {
         // At rest (every link up, nothing relayed) there is nothing to decide.
         if links.relays.isEmpty, watched.allSatisfy({ directLinkUp($0, now: now) }) { return }
         var relays = links.relays.filter { watched.contains($0.key) }
+        var mirrored: Set<String> = []
         for gateway in watched.sorted() {
             let direct = directLinkUp(gateway, now: now)
             // Of the two ends of a pair, the lower name decides and the other mirrors its choice while its
@@ -180,6 +179,7 @@ extension GatewayController {
                 let chosen = report.relays[config.node.name]
                 if chosen.map({ relayUsable($0, for: gateway, now: now) }) ?? true {
                     relays[gateway] = chosen
+                    mirrored.insert(gateway)
                     continue
                 }
             }
@@ -199,26 +199,33 @@ extension GatewayController {
         guard relays != links.relays else { return }
         for gateway in Set(relays.keys).union(links.relays.keys).sorted() where relays[gateway] != links.relays[gateway]
         {
-            let from = links.relays[gateway].map { "via \($0)" } ?? "direct"
-            let to = relays[gateway].map { "via \($0)" } ?? "direct"
             let reason =
-                relays[gateway] == nil
-                ? (directLinkUp(gateway, now: now)
-                    ? "the direct link has been up for \(Int(LinkMonitor.recoveryHold.seconds)) s" : "no usable relay")
-                : (links.relays[gateway] == nil
-                    ? "the direct link is down (nothing heard for \(Int(LinkMonitor.deadAfter.seconds * 1000)) ms, or the peer does not hear us)"
-                    : "the relay lost its link")
-            out.log(.warning, "path to \(gateway): \(from) -> \(to) (\(reason))")
-            out.audit(
-                "path_changed",
-                ["peer": .string(gateway), "from": .string(from), "to": .string(to), "reason": .string(reason)])
-            links.pathChanges[gateway, default: 0] += 1
-            if relays[gateway] != nil { links.relayedSince[gateway] = now } else { links.relayedSince[gateway] = nil }
+                mirrored.contains(gateway)
+                ? "following \(gateway)'s choice (of the two ends, the lower name decides)"
+                : relays[gateway] == nil
+                    ? (directLinkUp(gateway, now: now)
+                        ? "the direct link has been up for \(Int(LinkMonitor.recoveryHold.seconds)) s"
+                        : "no usable relay")
+                    : (links.relays[gateway] == nil
+                        ? "the direct link is down (nothing heard for \(Int(LinkMonitor.deadAfter.seconds * 1000)) ms, or the peer does not hear us)"
+                        : "the relay lost its link")
+            notePathChange(gateway, from: links.relays[gateway], to: relays[gateway], reason: reason, out: &out)
         }
         links.relays = relays
         intentGeneration = Self.newGeneration()
         // Those we relay through must know, so that they pass the far gateway's adverts on to us.
         sendLinks(out: &out)
+    }
+
+    /// Logs, audits (`path_changed`) and counts one change of the path to `gateway` (nil: direct).
+    mutating func notePathChange(_ gateway: String, from: String?, to: String?, reason: String, out: inout Output) {
+        let fromText = from.map { "via \($0)" } ?? "direct"
+        let toText = to.map { "via \($0)" } ?? "direct"
+        out.log(.warning, "path to \(gateway): \(fromText) -> \(toText) (\(reason))")
+        out.audit(
+            "path_changed",
+            ["peer": .string(gateway), "from": .string(fromText), "to": .string(toText), "reason": .string(reason)])
+        links.pathChanges[gateway, default: 0] += 1
     }
 
     /// For every peer without a configured endpoint that we cannot hear: the endpoint the relay we use

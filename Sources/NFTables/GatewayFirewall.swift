@@ -56,24 +56,9 @@ public struct GatewayFirewall: Sendable, Hashable {
     /// Adds the input chain, its management sets and counter to `ruleset`.
     public func add(to ruleset: inout NFTRuleset) {
         ruleset.counters.append(Self.denyCounter)
-        var sources = AddressRanges()
-        for prefix in managementSources { sources.insert(prefix) }
         for family in AddressFamily.allCases {
-            var elements: [NFTRuleset.Element] = []
-            for range in sources.ranges(family) {
-                elements.append(
-                    NFTRuleset.Element(key: PolicyRuleset.bigEndian(range.lowerBound, bytes: family.byteCount)))
-                if range.upperBound < family.maximum {
-                    elements.append(
-                        NFTRuleset.Element(
-                            key: PolicyRuleset.bigEndian(range.upperBound + 1, bytes: family.byteCount),
-                            isIntervalEnd: true))
-                }
-            }
             ruleset.sets.append(
-                NFTRuleset.NamedSet(
-                    name: Self.managementSet(family), keyType: family == .ipv4 ? .ipv4Address : .ipv6Address,
-                    isInterval: true, elements: elements))
+                .addresses(named: Self.managementSet(family), family: family, covering: managementSources))
         }
         ruleset.chains.append(
             NFTRuleset.Chain(name: Self.chainName, hook: .input, priority: 0, policy: .drop, rules: rules))

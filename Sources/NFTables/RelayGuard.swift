@@ -1,5 +1,5 @@
 public import NetworkTypes
-import Policy
+internal import Policy
 
 /// What a gateway does with traffic it relays between two tunnels (in on the overlay, out on the overlay):
 /// it counts it, and drops what it would itself send on through another relay, so that no packet crosses
@@ -36,24 +36,8 @@ public struct RelayGuard: Sendable, Hashable {
     /// Adds the chain, its two sets and its counters to `ruleset`.
     public func add(to ruleset: inout NFTRuleset) {
         ruleset.counters += [Self.loopCounter, Self.transitCounter]
-        var ranges = AddressRanges()
-        for prefix in relayed { ranges.insert(prefix) }
         for family in AddressFamily.allCases {
-            var elements: [NFTRuleset.Element] = []
-            for range in ranges.ranges(family) {
-                elements.append(
-                    NFTRuleset.Element(key: PolicyRuleset.bigEndian(range.lowerBound, bytes: family.byteCount)))
-                if range.upperBound < family.maximum {
-                    elements.append(
-                        NFTRuleset.Element(
-                            key: PolicyRuleset.bigEndian(range.upperBound + 1, bytes: family.byteCount),
-                            isIntervalEnd: true))
-                }
-            }
-            ruleset.sets.append(
-                NFTRuleset.NamedSet(
-                    name: Self.setName(family), keyType: family == .ipv4 ? .ipv4Address : .ipv6Address,
-                    isInterval: true, elements: elements))
+            ruleset.sets.append(.addresses(named: Self.setName(family), family: family, covering: relayed))
         }
         let overlay = MSSClampRuleset.interfaceNameBytes(overlayInterface)
         let transit: [RuleExpression] = [
