@@ -113,6 +113,14 @@ table ip mgnat {
         ct state established,related accept
         iifname "inside" accept
     }
+    # As a home router: unsolicited datagrams to the router itself are dropped. (Without this the
+    # kernel answers them with port-unreachable and keeps their conntrack entry, which then makes the
+    # masquerade give the gateway's own punch a different port: no hole opens.)
+    chain input {
+        type filter hook input priority filter; policy drop;
+        ct state established,related accept
+        iifname { "lo", "inside" } accept
+    }
 }
 NFT
     done

@@ -70,16 +70,16 @@ extension GatewayController {
                 routeMessageDrops["relayed_refused", default: 0] += 1
                 return nil
             }
-            return handleRouteMessage(relayed.message, now: now, out: &out)
+            return handleRouteMessage(relayed.message, relayed: true, now: now, out: &out)
         }
-        let change = handleRouteMessage(message, now: now, out: &out)
+        let change = handleRouteMessage(message, relayed: false, now: now, out: &out)
         passOn(message, from: message.sender, now: now, out: &out)
         return change
     }
 
     /// A message accepted from its sender (directly, or passed on by the relay we route it through).
     private mutating func handleRouteMessage(
-        _ message: Advertisement, now: Timestamp, out: inout Output
+        _ message: Advertisement, relayed: Bool, now: Timestamp, out: inout Output
     ) -> PrimaryElection.RoleChange? {
         // A gateway we hold no routes from (new, or restarted) gets our routes now rather than at the next
         // periodic advert, so a restarted standby is never blind when the primary fails.
@@ -121,7 +121,7 @@ extension GatewayController {
             }
             return nil
         case .links(let links):
-            receiveLinks(links, now: now, out: &out)
+            receiveLinks(links, relayed: relayed, now: now, out: &out)
             return nil
         case .relayed:
             return nil

@@ -31,6 +31,8 @@ public struct LinkMonitor: Sendable {
         var heard: [String: Advertisement.Links.Link]
         /// Gateway → the relay the reporter sends it through.
         var relays: [String: String] = [:]
+        /// Passed on by a relay (so sent while the reporter's direct link to us was down).
+        var relayed = false
     }
 
     /// When each peer was last heard through its direct tunnel.
@@ -39,6 +41,9 @@ public struct LinkMonitor: Sendable {
     var upSince: [String: Timestamp] = [:]
     /// Each peer's last links message.
     var reports: [String: Report] = [:]
+    /// Each peer's last links message as it came directly, to pass on to a gateway that starts relaying it
+    /// through us (it may have been sent before that gateway chose us).
+    var lastLinksMessages: [String: Advertisement.Links] = [:]
     /// What we last sent in ours (nil: nothing yet).
     var lastReported: [String: Advertisement.Links.Link]?
     /// Where each peer's datagrams come from as our engine sees them (read at housekeeping).
@@ -110,8 +115,21 @@ extension GatewayController {
         updateLinks(now: now, out: &out)
     }
 
-    mutating func receiveLinks(_ message: Advertisement.Links, now: Timestamp, out: inout Output) {
-        links.reports[message.sender] = LinkMonitor.Report(at: now, heard: message.heard, relays: message.relays)
+    mutating func receiveLinks(_ message: Advertisement.Links, relayed: Bool, now: Timestamp, out: inout Output) {
+        let before = links.reports[message.sender]?.relays ?? [:]
+        links.reports[message.sender] = LinkMonitor.Report(
+            at: now, heard: message.heard, relays: message.relays, relayed: relayed)
+        if !relayed {
+            links.lastLinksMessages[message.sender] = message
+            // A gateway that now routes others through us gets their latest links at once: the other end's
+            // choice, which it mirrors, may have reached us before it chose us.
+            let me = config.node.name
+            for (origin, relay) in message.relays where relay == me && before[origin] != me {
+                if let latest = links.lastLinksMessages[origin], let peer = config.peer(named: message.sender) {
+                    passOn(.links(latest), from: origin, to: peer, now: now, out: &out)
+                }
+            }
+        }
         updateLinks(now: now, out: &out)
     }
 
@@ -172,12 +190,14 @@ extension GatewayController {
             // links messages reach us: each end accepts the other's relayed packets only from the relay it
             // sends through itself, so the two must never differ for long (a hold running out at one end
             // first, a relay left over from an earlier fault at one end only).
-            // Only a message sent since the link came back: one from before a partition says nothing of now.
-            if config.node.name > gateway, direct, let report = freshReport(gateway, now: now),
-                let since = links.upSince[gateway], report.at >= since
+            // While the link is up, only a message sent since it came back (one from before a partition says
+            // nothing of now); while it is down, one passed on by a relay (sent during this outage).
+            if config.node.name > gateway, let report = freshReport(gateway, now: now),
+                direct ? links.upSince[gateway].map { report.at >= $0 } ?? false : report.relayed
             {
                 let chosen = report.relays[config.node.name]
-                if chosen.map({ relayUsable($0, for: gateway, now: now) }) ?? true {
+                // Down, "no relay" only means the decider has not chosen yet (or cannot): choose ourselves.
+                if chosen.map({ relayUsable($0, for: gateway, now: now) }) ?? direct {
                     relays[gateway] = chosen
                     mirrored.insert(gateway)
                     continue
@@ -284,18 +304,26 @@ extension GatewayController {
     /// After an advert from `origin` was accepted: pass it on to every peer whose links message says it
     /// routes `origin` through us, so that `origin`'s routes outlive the partition.
     mutating func passOn(_ message: Advertisement, from origin: String, now: Timestamp, out: inout Output) {
-        guard Advertisement.Relayed.mayCarry(message.kind), directLinkUp(origin, now: now) else { return }
-        for peer in otherPeers where peer.name != origin && directLinkUp(peer.name, now: now) {
-            guard let report = freshReport(peer.name, now: now), report.relays[origin] == config.node.name,
-                !report.heard.keys.contains(origin)
-            else { continue }
-            let relayed = Advertisement.relayed(
-                .init(sender: config.node.name, sequence: messageCounter.next(), message: message))
-            out.datagrams.append(
-                Datagram(
-                    channel: .control, bytes: relayed.encode(),
-                    peer: Endpoint(address: peer.overlayAddress, port: GatewayController.controlPort)))
+        for peer in otherPeers where peer.name != origin {
+            passOn(message, from: origin, to: peer, now: now, out: &out)
         }
+    }
+
+    /// Passes `origin`'s `message` on to `peer` if `peer` routes `origin` through us and cannot hear it.
+    mutating func passOn(
+        _ message: Advertisement, from origin: String, to peer: GatewayConfiguration.PeerSettings, now: Timestamp,
+        out: inout Output
+    ) {
+        guard Advertisement.Relayed.mayCarry(message.kind), peer.name != origin, directLinkUp(origin, now: now),
+            directLinkUp(peer.name, now: now), let report = freshReport(peer.name, now: now),
+            report.relays[origin] == config.node.name, !report.heard.keys.contains(origin)
+        else { return }
+        let relayed = Advertisement.relayed(
+            .init(sender: config.node.name, sequence: messageCounter.next(), message: message))
+        out.datagrams.append(
+            Datagram(
+                channel: .control, bytes: relayed.encode(),
+                peer: Endpoint(address: peer.overlayAddress, port: GatewayController.controlPort)))
     }
 
     /// Whether a message of `origin` passed on by `relay` counts: only while we cannot hear `origin`

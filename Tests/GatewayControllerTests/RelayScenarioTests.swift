@@ -53,6 +53,26 @@ struct RelayScenarioTests {
         #expect(mesh.events("gw-a", named: "path_changed").last?.fields["to"] == .string("direct"))
     }
 
+    @Test("Across a partition both ends take the relay the lower-named end chose from its newer RTTs")
+    func partitionedEndsAgree() {
+        let four = [Fixtures.a, Fixtures.b, Fixtures.c, Fixtures.d]
+        var mesh = Mesh(four.map { Fixtures.config($0, mesh: four) })
+        mesh.run(for: .seconds(3))
+        // The path between a and b gets slower after their last links messages: a learns it from its own
+        // probes, c only from a's next links message, which the partition keeps from reaching c directly.
+        mesh.delay = { Set([$0, $1]) == ["gw-a", "gw-b"] ? .milliseconds(8) : Mesh.latency }
+        mesh.run(for: .seconds(10))
+        mesh.drops = { Set([$0, $1]) == ["gw-a", "gw-c"] }
+        mesh.run(for: .seconds(1.5))
+        // a decides (lower name): d is cheaper from what it knows now; c, with an older view of a–b, must
+        // end up on d too (by its own costs or by following a's links message, which b or d passes on).
+        #expect(mesh["gw-a"].relay(for: "gw-c") == "gw-d")
+        #expect(carrier(of: fsn1, at: "gw-a", in: mesh) == "gw-d")
+        #expect(carrier(of: nyc1, at: "gw-c", in: mesh) == "gw-d", "both directions through one relay")
+        mesh.run(for: .seconds(5))
+        #expect(carrier(of: nyc1, at: "gw-c", in: mesh) == "gw-d", "and it stays")
+    }
+
     @Test("Two gateways cut off from each other from the start learn each other's routes through a relay")
     func neverHeard() {
         var mesh = Mesh(Fixtures.all.map { Fixtures.config($0) })

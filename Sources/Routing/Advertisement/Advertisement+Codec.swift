@@ -90,7 +90,7 @@ extension Advertisement {
                 writer.name(relay)
             }
         case .relayed(let relayed):
-            precondition(Relayed.mayCarry(relayed.message.kind), "a relay passes on adverts only")
+            precondition(Relayed.mayCarry(relayed.message.kind), "a relay passes on adverts and links only")
             writer.name(relayed.origin)
             let inner = relayed.message.encode()
             precondition(inner.count <= 65535, "a relayed message fits a datagram")

@@ -245,7 +245,7 @@ public enum Advertisement: Sendable, Hashable {
         public var sender: String
         public var sequence: UInt64
         public var origin: String { message.sender }
-        /// Only ``Kind/routes``, ``Kind/withdraw``, ``Kind/policy`` or ``Kind/probeTargets``.
+        /// Only ``Kind/routes``, ``Kind/withdraw``, ``Kind/policy``, ``Kind/probeTargets`` or ``Kind/links``.
         public var message: Advertisement
 
         public init(sender: String, sequence: UInt64, message: Advertisement) {
@@ -256,7 +256,7 @@ public enum Advertisement: Sendable, Hashable {
 
         /// The kinds a relay passes on.
         public static func mayCarry(_ kind: Kind) -> Bool {
-            kind == .routes || kind == .withdraw || kind == .policy || kind == .probeTargets
+            kind == .routes || kind == .withdraw || kind == .policy || kind == .probeTargets || kind == .links
         }
     }
 

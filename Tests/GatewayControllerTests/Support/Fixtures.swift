@@ -22,6 +22,9 @@ enum Fixtures {
     static let c = Gateway(
         name: "gw-c", address: "100.64.0.3", group: "fsn1", subnet: "10.20.10", priority: 200, keySeed: 3)
     static let all = [a, b, c]
+    /// fsn1's standby, for meshes of four.
+    static let d = Gateway(
+        name: "gw-d", address: "100.64.0.4", group: "fsn1", subnet: "10.20.10", priority: 100, keySeed: 4)
 
     /// The configuration of `gateway`, with `ha` and `extraPeerLines` (per peer name) and `extra` appended.
     static func config(

@@ -29,6 +29,8 @@ struct Mesh {
     private var inFlight: [(at: Timestamp, to: String, input: Input)] = []
     /// Datagrams from → to are dropped while this says so.
     var drops: (String, String) -> Bool = { _, _ in false }
+    /// One-way delay of a datagram from the first gateway to the second (WAN paths of different lengths).
+    var delay: (String, String) -> Duration = { _, _ in Mesh.latency }
     /// The same for LAN hellos, which do not cross the WAN (`drops` does not apply to them).
     var lanDrops: (String, String) -> Bool = { _, _ in false }
     /// What each gateway's driver reads back from the kernel at housekeeping (none: nothing is passed).
@@ -182,7 +184,7 @@ struct Mesh {
                     channel: .lanHello, bytes: datagram.bytes,
                     peer: .init(address: source, port: GatewayController.lanHelloPort))
             }
-            inFlight.append((now + Mesh.latency, to, .datagram(delivered)))
+            inFlight.append((now + delay(sender, to), to, .datagram(delivered)))
         }
     }
 

@@ -57,6 +57,13 @@ struct LinksCodecTests {
         }
     }
 
+    @Test("a relayed links message round-trips: the deciding end's relay choice crosses a partition")
+    func relayedLinks() throws {
+        let relayed = Advertisement.relayed(.init(sender: "gw-lon1", sequence: 11, message: Self.links))
+        let decoded = try Advertisement.decode(relayed.encode()).get()
+        #expect(decoded == relayed)
+    }
+
     @Test("links records out of order are refused")
     func duplicatePeers() {
         var bytes = Self.links.encode()
