@@ -85,6 +85,23 @@ public struct ProbeTracker: Sendable {
         return settled.contains { $0.rtt != nil }
     }
 
+    /// Of the last `count` probes to `key` sent since `since` that were answered or timed out: how many
+    /// went unanswered.
+    func recentLoss(_ key: String, count: Int, since: Timestamp?, now: Timestamp) -> (lost: Int, settled: Int) {
+        var lost = 0
+        var settled = 0
+        for sample in (samples[key] ?? []).reversed() {
+            if settled == count || since.map({ sample.sentAt < $0 }) == true { break }
+            if sample.rtt != nil {
+                settled += 1
+            } else if now.duration(since: sample.sentAt) > ProbeTracker.timeout {
+                settled += 1
+                lost += 1
+            }
+        }
+        return (lost, settled)
+    }
+
     /// Drops everything about `peer` (removed from the configuration), including answers still in flight.
     mutating func forget(_ peer: String) {
         for sample in samples[peer] ?? [] { sentTo.removeValue(forKey: sample.sequence) }

@@ -25,6 +25,18 @@ public struct LinkMonitor: Sendable {
     static let costStepMilliseconds = 10
     /// The cost of a link whose RTT neither end has measured.
     static let unknownLinkCost = 10
+    /// Loss is judged over this many of the latest overlay probes (one a second) to a peer, once at least
+    /// ``lossSettledMinimum`` of them were answered or timed out.
+    static let lossWindow = 10
+    static let lossSettledMinimum = 5
+    /// A direct link that loses this share of its probes is much worse than a clean relay: its traffic
+    /// goes through one while the link stays up.
+    static let lossyPercent = 30
+    /// A link is clean (fit to relay through, or to come back to) at this loss or less.
+    static let cleanPercent = 10
+    /// After our relays change, our links message goes out again with this many liveness rounds: the
+    /// other end follows what it says, and on a lossy link one copy may well be lost.
+    static let linksRepeats = 4
 
     struct Report: Sendable {
         var at: Timestamp
@@ -39,6 +51,8 @@ public struct LinkMonitor: Sendable {
     var heardAt: [String: Timestamp] = [:]
     /// Since when each direct link has been up without a break.
     var upSince: [String: Timestamp] = [:]
+    /// When each direct link was last seen not clean (recent probe loss above ``cleanPercent``).
+    var uncleanAt: [String: Timestamp] = [:]
     /// Each peer's last links message.
     var reports: [String: Report] = [:]
     /// Each peer's last links message as it came directly, to pass on to a gateway that starts relaying it
@@ -56,6 +70,8 @@ public struct LinkMonitor: Sendable {
     /// Path changes per gateway (direct → relay, relay → direct, relay → relay), for the metric.
     public internal(set) var pathChanges: [String: UInt64] = [:]
     var nextCheckAt = Timestamp.zero
+    /// Liveness rounds that still repeat our links message (``linksRepeats``).
+    var repeatsLeft = 0
 
     public init() {}
 }
@@ -88,6 +104,21 @@ extension GatewayController {
         return report.heard.keys.contains(config.node.name)
     }
 
+    /// Percent of the latest ``LinkMonitor/lossWindow`` probes to `peer` that went unanswered, once
+    /// enough have settled; only probes sent since the direct link came up (those lost in an outage
+    /// say nothing of the link once it is back).
+    func recentLossPercent(_ peer: String, now: Timestamp) -> Int? {
+        let (lost, settled) = probes.recentLoss(
+            peer, count: LinkMonitor.lossWindow, since: links.upSince[peer], now: now)
+        guard settled >= LinkMonitor.lossSettledMinimum else { return nil }
+        return lost * 100 / settled
+    }
+
+    /// The direct link to `peer` is up but loses ``LinkMonitor/lossyPercent`` of its probes or more.
+    func directLinkLossy(_ peer: String, now: Timestamp) -> Bool {
+        directLinkUp(peer, now: now) && (recentLossPercent(peer, now: now) ?? 0) >= LinkMonitor.lossyPercent
+    }
+
     /// The relay `gateway`'s subnets go through now, if any.
     public func relay(for gateway: String) -> String? { links.relays[gateway] }
 
@@ -111,6 +142,10 @@ extension GatewayController {
         links.nextCheckAt = now + LinkMonitor.checkInterval
         for (peer, age) in ages where age <= LinkMonitor.deadAfter {
             links.heardAt[peer] = Timestamp(nanoseconds: now.nanoseconds - min(now.nanoseconds, age.saturatingNanos))
+        }
+        if links.repeatsLeft > 0 {
+            links.repeatsLeft -= 1
+            sendLinks(out: &out)
         }
         updateLinks(now: now, out: &out)
     }
@@ -140,7 +175,8 @@ extension GatewayController {
             uniqueKeysWithValues: probedPeers.filter { hearsDirectly($0, now: now) }.map { peer in
                 let rtt = probes.smoothedRTTMilliseconds(peer).map { UInt16(clamping: Int($0.rounded(.up))) }
                 let told = config.peer(named: peer)?.endpoint == nil ? links.observedEndpoints[peer] : nil
-                return (peer, Advertisement.Links.Link(rtt: rtt, endpoint: told))
+                let loss = recentLossPercent(peer, now: now).map { UInt8(clamping: $0) }
+                return (peer, Advertisement.Links.Link(rtt: rtt, endpoint: told, lossPercent: loss))
             })
     }
 
@@ -167,23 +203,38 @@ extension GatewayController {
                 links.upSince.removeValue(forKey: peer)
             }
         }
+        for peer in probedPeers where (recentLossPercent(peer, now: now) ?? 0) > LinkMonitor.cleanPercent {
+            links.uncleanAt[peer] = now
+        }
         let heard = Set(probedPeers.filter { hearsDirectly($0, now: now) })
-        // On a change of who we hear or of an endpoint we tell (a NAT mapping moved); RTTs ride along.
-        if links.lastReported.map({
-            Set($0.keys) != heard || $0.mapValues(\.endpoint) != linksHeard.mapValues(\.endpoint)
-        })
-            ?? true
-        {
+        // On a change of who we hear, of an endpoint we tell (a NAT mapping moved) or of which links are
+        // clean; RTTs and loss figures ride along.
+        if let last = links.lastReported {
+            let current = linksHeard
+            func unclean(_ links: [String: Advertisement.Links.Link]) -> Set<String> {
+                Set(links.filter { Int($0.value.lossPercent ?? 0) > LinkMonitor.cleanPercent }.keys)
+            }
+            if Set(last.keys) != heard || last.mapValues(\.endpoint) != current.mapValues(\.endpoint)
+                || unclean(last) != unclean(current)
+            {
+                sendLinks(out: &out)
+            }
+        } else {
             sendLinks(out: &out)
         }
         updateEndpointHints(now: now, out: &out)
         // Every peer, not only those our subnets go to: a gateway we have never heard (behind NAT, across
         // a partition since start) has no routes here until its relay passes its adverts on.
         let watched = probedPeers
-        // At rest (every link up, nothing relayed) there is nothing to decide.
-        if links.relays.isEmpty, watched.allSatisfy({ directLinkUp($0, now: now) }) { return }
+        // At rest (every link up and not lossy, nothing relayed) there is nothing to decide.
+        if links.relays.isEmpty,
+            watched.allSatisfy({ directLinkUp($0, now: now) && !directLinkLossy($0, now: now) })
+        {
+            return
+        }
         var relays = links.relays.filter { watched.contains($0.key) }
         var mirrored: Set<String> = []
+        var lossy: [String: Int] = [:]
         for gateway in watched.sorted() {
             let direct = directLinkUp(gateway, now: now)
             // Of the two ends of a pair, the lower name decides and the other mirrors its choice while its
@@ -204,14 +255,25 @@ extension GatewayController {
                 }
             }
             if let current = relays[gateway] {
-                if direct, let since = links.upSince[gateway], now.duration(since: since) >= LinkMonitor.recoveryHold {
+                // Back once up for the hold and clean for it, judged on probes sent since the link came up.
+                if direct, let since = links.upSince[gateway], now.duration(since: since) >= LinkMonitor.recoveryHold,
+                    links.uncleanAt[gateway].map({ now.duration(since: $0) >= LinkMonitor.recoveryHold }) ?? true,
+                    recentLossPercent(gateway, now: now) != nil
+                {
                     relays[gateway] = nil
                 } else if !relayUsable(current, for: gateway, now: now) {
-                    relays[gateway] = bestRelay(for: gateway, now: now)
+                    relays[gateway] = bestRelay(for: gateway, now: now, clean: direct)
                 }
-            } else if !direct,
-                links.heardAt[gateway] != nil || config.peer(named: gateway)?.endpoint == nil
-                    || now.duration(since: startedAt) >= LinkMonitor.startUpGrace
+            } else if direct {
+                // Up but much worse than a clean relay: the lower-named end moves (the other follows).
+                if config.node.name < gateway, directLinkLossy(gateway, now: now),
+                    let relay = bestRelay(for: gateway, now: now, clean: true)
+                {
+                    relays[gateway] = relay
+                    lossy[gateway] = recentLossPercent(gateway, now: now)
+                }
+            } else if links.heardAt[gateway] != nil || config.peer(named: gateway)?.endpoint == nil
+                || now.duration(since: startedAt) >= LinkMonitor.startUpGrace
             {
                 relays[gateway] = bestRelay(for: gateway, now: now)
             }
@@ -219,22 +281,31 @@ extension GatewayController {
         guard relays != links.relays else { return }
         for gateway in Set(relays.keys).union(links.relays.keys).sorted() where relays[gateway] != links.relays[gateway]
         {
-            let reason =
-                mirrored.contains(gateway)
-                ? "following \(gateway)'s choice (of the two ends, the lower name decides)"
-                : relays[gateway] == nil
-                    ? (directLinkUp(gateway, now: now)
-                        ? "the direct link has been up for \(Int(LinkMonitor.recoveryHold.seconds)) s"
-                        : "no usable relay")
-                    : (links.relays[gateway] == nil
-                        ? "the direct link is down (nothing heard for \(Int(LinkMonitor.deadAfter.seconds * 1000)) ms, or the peer does not hear us)"
-                        : "the relay lost its link")
+            let reason: String
+            if mirrored.contains(gateway) {
+                reason = "following \(gateway)'s choice (of the two ends, the lower name decides)"
+            } else if let loss = lossy[gateway] {
+                reason =
+                    "the direct link lost \(loss)% of the last \(LinkMonitor.lossWindow) probes; the relay's links are clean"
+            } else if relays[gateway] == nil {
+                reason =
+                    directLinkUp(gateway, now: now)
+                    ? "the direct link has been up and clean for \(Int(LinkMonitor.recoveryHold.seconds)) s"
+                    : "no usable relay"
+            } else if links.relays[gateway] == nil {
+                reason =
+                    "the direct link is down (nothing heard for \(Int(LinkMonitor.deadAfter.seconds * 1000)) ms, or the peer does not hear us)"
+            } else {
+                reason = "the relay lost its link"
+            }
             notePathChange(gateway, from: links.relays[gateway], to: relays[gateway], reason: reason, out: &out)
         }
         links.relays = relays
         intentGeneration = Self.newGeneration()
-        // Those we relay through must know, so that they pass the far gateway's adverts on to us.
+        // Those we relay through must know, so that they pass the far gateway's adverts on to us; the other
+        // end must know, to follow.
         sendLinks(out: &out)
+        links.repeatsLeft = LinkMonitor.linksRepeats
     }
 
     /// Logs, audits (`path_changed`) and counts one change of the path to `gateway` (nil: direct).
@@ -277,7 +348,9 @@ extension GatewayController {
     /// The cheapest usable relay towards `gateway`: the sum of both links' costs, each the worse RTT its
     /// two ends report, in ``LinkMonitor/costStepMilliseconds`` steps; ties go to the lowest name. Both
     /// ends of a pair see the same messages, so both choose the same relay and traffic stays symmetric.
-    func bestRelay(for gateway: String, now: Timestamp) -> String? {
+    /// With `clean`, only a relay whose two links lose at most ``LinkMonitor/cleanPercent`` of their probes
+    /// (ours to it as we measure, its to `gateway` as it reports).
+    func bestRelay(for gateway: String, now: Timestamp, clean: Bool = false) -> String? {
         let me = config.node.name
         let target = freshReport(gateway, now: now)
         var best: (cost: Int, name: String)?
@@ -285,6 +358,11 @@ extension GatewayController {
             // The far end's own message, if it reaches us, must not contradict the relay's.
             if let target, !target.heard.keys.contains(relay) { continue }
             let report = freshReport(relay, now: now)
+            if clean {
+                guard let ours = recentLossPercent(relay, now: now), ours <= LinkMonitor.cleanPercent,
+                    let theirs = report?.heard[gateway]?.lossPercent, Int(theirs) <= LinkMonitor.cleanPercent
+                else { continue }
+            }
             let first = Self.linkCost(links.lastReported?[relay]?.rtt, report?.heard[me]?.rtt)
             let second = Self.linkCost(report?.heard[gateway]?.rtt, target?.heard[relay]?.rtt)
             let cost = first + second

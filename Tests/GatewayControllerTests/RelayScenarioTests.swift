@@ -73,6 +73,57 @@ struct RelayScenarioTests {
         #expect(carrier(of: nyc1, at: "gw-c", in: mesh) == "gw-d", "and it stays")
     }
 
+    /// Drops about `percent`% of what crosses between the gateways of `pairs`, each way (a fixed seed).
+    final class Loss {
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        let percent: UInt64
+        let pairs: [Set<String>]
+        init(_ percent: UInt64, between pairs: [Set<String>]) {
+            self.percent = percent
+            self.pairs = pairs
+        }
+        func drops(_ from: String, _ to: String) -> Bool {
+            guard pairs.contains(Set([from, to])) else { return false }
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return (state >> 33) % 100 < percent
+        }
+    }
+
+    @Test("A direct link that loses most of its probes goes through a clean relay, and comes back once clean")
+    func lossyDirectLink() {
+        var mesh = mesh()
+        // A quarter of the datagrams lost each way (keepalives spared: the link stays up): nearly half the
+        // probes, a round trip each, go unanswered.
+        let loss = Loss(25, between: [["gw-a", "gw-c"]])
+        mesh.datagramDrops = loss.drops
+        mesh.run(for: .seconds(12))
+        #expect(carrier(of: fsn1, at: "gw-a", in: mesh) == "gw-b", "a (the lower name) moved to the relay")
+        #expect(carrier(of: nyc1, at: "gw-c", in: mesh) == "gw-b", "and c followed")
+        let reasons = mesh.events("gw-a", named: "path_changed").map { "\($0.fields["reason"].map { "\($0)" } ?? "")" }
+        #expect(reasons.contains { $0.contains("of the last 10 probes") }, "\(reasons)")
+        // It stays while the loss lasts: coming back needs a clean window.
+        mesh.run(for: .seconds(20))
+        #expect(carrier(of: fsn1, at: "gw-a", in: mesh) == "gw-b")
+        // Clean again: back only after enough clean probes and the hold.
+        mesh.datagramDrops = { _, _ in false }
+        mesh.run(for: .seconds(3))
+        #expect(carrier(of: fsn1, at: "gw-a", in: mesh) == "gw-b", "no return at the first clean probe")
+        mesh.run(for: .seconds(17))
+        #expect(carrier(of: fsn1, at: "gw-a", in: mesh) == "gw-c")
+        #expect(carrier(of: nyc1, at: "gw-c", in: mesh) == "gw-a")
+    }
+
+    @Test("A lossy direct link stays when no relay is clean")
+    func lossyWithoutCleanRelay() {
+        var mesh = mesh()
+        // b's link to c is as lossy as the direct one: nothing to gain.
+        let loss = Loss(25, between: [["gw-a", "gw-c"], ["gw-b", "gw-c"]])
+        mesh.datagramDrops = loss.drops
+        mesh.run(for: .seconds(12))
+        let reasons = mesh.events("gw-a", named: "path_changed").map { "\($0.fields["reason"].map { "\($0)" } ?? "")" }
+        #expect(!reasons.contains { $0.contains("of the last 10 probes") }, "\(reasons)")
+    }
+
     @Test("Two gateways cut off from each other from the start learn each other's routes through a relay")
     func neverHeard() {
         var mesh = Mesh(Fixtures.all.map { Fixtures.config($0) })

@@ -135,4 +135,40 @@ struct RelayLabTests {
         let (_, refused) = try await lab.drillRelay(on: nyc.partner, peer: fsn, seconds: 3)
         #expect(refused?.contains("standby") == true, "\(refused ?? "accepted")")
     }
+
+    @Test("a lossy direct link between the primaries: traffic through a clean relay, back when the loss ends")
+    func lossyDirectLink() async throws {
+        let lab = try self.lab
+        let primaries = try await lab.restoreBaseline()
+        let nyc = try #require(primaries[.nyc1])
+        let fsn = try #require(primaries[.fsn1])
+        let clock = ContinuousClock()
+        let start = clock.now
+        // A quarter lost each way: nearly half the probes (round trips) go unanswered; now and then the
+        // link also misses three keepalives in a row and counts as down, which moves it as well.
+        try await lab.loss(nyc, fsn, percent: 25)
+        let moved = try await pollUntil(timeout: .seconds(40), interval: .milliseconds(250)) {
+            let there = try await via(lab, nyc, toward: fsn)
+            let back = try await via(lab, fsn, toward: nyc)
+            return there != nil && there == back ? there : nil
+        }
+        Self.report("25% loss each way: both through \(moved ?? "nothing") after \(clock.now - start)")
+        #expect(moved != nil, "still direct under 25% loss")
+        let relayed = try await lab.measureOutage(window: .seconds(3)) {}
+        Self.report("through the relay under the loss: \(relayed)")
+        #expect(relayed.longestGapMilliseconds < 150, "\(relayed)")
+        #expect(try await via(lab, nyc, toward: fsn) == moved, "it stays on the relay while the loss lasts")
+        let reasons = lab.auditLog(nyc).events.filter { $0.event == "path_changed" }.compactMap { $0["reason"] }
+        Self.report("path changes at \(nyc): \(reasons)")
+
+        try await lab.heal()
+        let healed = clock.now
+        let direct = try await pollUntil(timeout: .seconds(30), interval: .milliseconds(250)) {
+            let there = try await via(lab, nyc, toward: fsn)
+            let back = try await via(lab, fsn, toward: nyc)
+            return there == nil && back == nil ? true : nil
+        }
+        Self.report("loss ended: direct again after \(clock.now - healed)")
+        #expect(direct == true)
+    }
 }

@@ -75,6 +75,8 @@ extension Advertisement {
             for (peer, link) in links.heard.sorted(by: { $0.key < $1.key }) {
                 writer.name(peer)
                 writer.u16(min(link.rtt ?? Links.unknownRTT, Links.unknownRTT))
+                precondition(link.lossPercent.map { $0 <= 100 } ?? true, "loss is a percentage")
+                writer.u8(link.lossPercent ?? Links.unknownLoss)
                 if let endpoint = link.endpoint {
                     writer.u8(endpoint.address.isV4 ? 4 : 6)
                     writer.address(endpoint.address)
@@ -194,13 +196,17 @@ extension Advertisement {
                 if let last, !(last < peer) { throw .duplicatePeer(peer) }
                 last = peer
                 let rtt = try reader.u16("link.rtt")
+                let loss = try reader.u8("link.loss")
+                guard loss <= 100 || loss == Links.unknownLoss else { throw .invalidLoss(loss) }
                 let family = try reader.u8("link.family")
                 var endpoint: Endpoint?
                 if family != 0 {
                     let address = try reader.address(family: family, field: "link.address")
                     endpoint = Endpoint(address: address, port: try reader.u16("link.port"))
                 }
-                heard[peer] = Links.Link(rtt: rtt == Links.unknownRTT ? nil : rtt, endpoint: endpoint)
+                heard[peer] = Links.Link(
+                    rtt: rtt == Links.unknownRTT ? nil : rtt, endpoint: endpoint,
+                    lossPercent: loss == Links.unknownLoss ? nil : loss)
             }
             let relayCount = try reader.u8("relay_count")
             var relays: [String: String] = [:]

@@ -213,6 +213,8 @@ public enum Advertisement: Sendable, Hashable {
         public var heard: [String: Link]
         /// The RTT value that means "not measured".
         public static let unknownRTT: UInt16 = 0xFFFF
+        /// The loss value that means "not measured"; anything else is at most 100.
+        public static let unknownLoss: UInt8 = 0xFF
 
         /// One peer the sender hears.
         public struct Link: Sendable, Hashable {
@@ -221,10 +223,13 @@ public enum Advertisement: Sendable, Hashable {
             /// The address and port the peer's datagrams come from as the sender sees them (its NAT
             /// mapping), told only for peers that have no configured endpoint.
             public var endpoint: Endpoint?
+            /// Percent of the sender's recent probes to the peer that went unanswered (nil: too few yet).
+            public var lossPercent: UInt8?
 
-            public init(rtt: UInt16? = nil, endpoint: Endpoint? = nil) {
+            public init(rtt: UInt16? = nil, endpoint: Endpoint? = nil, lossPercent: UInt8? = nil) {
                 self.rtt = rtt
                 self.endpoint = endpoint
+                self.lossPercent = lossPercent
             }
         }
 

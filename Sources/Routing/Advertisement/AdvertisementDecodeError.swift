@@ -39,8 +39,10 @@ public enum AdvertisementDecodeError: Error, Sendable, Hashable, CustomStringCon
     case probeTargetOutsidePrefix(String)
     /// Links records out of order or repeated (the peer's name).
     case duplicatePeer(String)
-    /// A relayed message that is not a routes, withdraw, policy or probe-targets message of its origin.
+    /// A relayed message that is not a routes, withdraw, policy, probe-targets or links message of its origin.
     case invalidRelayedMessage
+    /// A links record's loss is neither a percentage nor 255 (not measured).
+    case invalidLoss(UInt8)
 
     /// A sentence for the log, naming the field or value at fault.
     public var description: String {
@@ -67,7 +69,8 @@ public enum AdvertisementDecodeError: Error, Sendable, Hashable, CustomStringCon
         case .probeTargetOutsidePrefix(let prefix): "probe target outside its prefix \(prefix)"
         case .duplicatePeer(let peer): "peer \(peer) appears twice or out of order"
         case .invalidRelayedMessage:
-            "a relayed message must be a routes, withdraw, policy or probe-targets message of its origin"
+            "a relayed message must be a routes, withdraw, policy, probe-targets or links message of its origin"
+        case .invalidLoss(let loss): "link loss \(loss) is neither a percentage nor 255 (not measured)"
         }
     }
 
@@ -94,6 +97,7 @@ public enum AdvertisementDecodeError: Error, Sendable, Hashable, CustomStringCon
         case .probeTargetOutsidePrefix: "probe_target_outside_prefix"
         case .duplicatePeer: "duplicate_peer"
         case .invalidRelayedMessage: "invalid_relayed_message"
+        case .invalidLoss: "invalid_loss"
         }
     }
 }

@@ -29,6 +29,9 @@ struct Mesh {
     private var inFlight: [(at: Timestamp, to: String, input: Input)] = []
     /// Datagrams from → to are dropped while this says so.
     var drops: (String, String) -> Bool = { _, _ in false }
+    /// Like `drops`, for datagrams only (adverts, probes): the liveness keepalives still arrive, so a rule
+    /// about lossy links can be tested apart from the link going down.
+    var datagramDrops: (String, String) -> Bool = { _, _ in false }
     /// One-way delay of a datagram from the first gateway to the second (WAN paths of different lengths).
     var delay: (String, String) -> Duration = { _, _ in Mesh.latency }
     /// The same for LAN hellos, which do not cross the WAN (`drops` does not apply to them).
@@ -162,7 +165,8 @@ struct Mesh {
         }
         for datagram in out.datagrams {
             guard let to = nameAt[datagram.peer.address], nodes[to]?.alive == true else { continue }
-            let dropped = datagram.channel == .lanHello ? lanDrops(sender, to) : drops(sender, to)
+            let dropped =
+                datagram.channel == .lanHello ? lanDrops(sender, to) : drops(sender, to) || datagramDrops(sender, to)
             if dropped { continue }
             let delivered: Datagram
             switch datagram.channel {

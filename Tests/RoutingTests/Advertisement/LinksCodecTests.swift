@@ -10,7 +10,7 @@ struct LinksCodecTests {
             heard: [
                 "gw-fsn1": .init(rtt: 12, endpoint: Endpoint("198.51.100.52:51820")),
                 "gw-nyc1": .init(rtt: nil, endpoint: Endpoint("[2001:db8::5]:40000")),
-                "gw-lon1": .init(rtt: 3),
+                "gw-lon1": .init(rtt: 3, lossPercent: 40),
             ],
             relays: ["gw-sfo1": "gw-nyc1"]))
 
@@ -62,6 +62,22 @@ struct LinksCodecTests {
         let relayed = Advertisement.relayed(.init(sender: "gw-lon1", sequence: 11, message: Self.links))
         let decoded = try Advertisement.decode(relayed.encode()).get()
         #expect(decoded == relayed)
+    }
+
+    @Test("a loss above 100% (other than 255, not measured) is refused")
+    func lossOutOfRange() throws {
+        let one = Advertisement.links(
+            .init(sender: "gw-ams1", sequence: 1, heard: ["gw-lon1": .init(rtt: 3, lossPercent: 100)], relays: [:]))
+        var bytes = one.encode()
+        #expect(try Advertisement.decode(bytes).get() == one)
+        // The loss byte follows the name (length-prefixed) and the 2-byte RTT of the first record.
+        let index = try #require(bytes.firstIndex(of: 100))
+        bytes[index] = 101
+        #expect(throws: AdvertisementDecodeError.invalidLoss(101)) { try Advertisement.decode(bytes).get() }
+        bytes[index] = 255
+        let unknown = try Advertisement.decode(bytes).get()
+        guard case .links(let links) = unknown else { Issue.record("not links: \(unknown)"); return }
+        #expect(links.heard["gw-lon1"]?.lossPercent == nil)
     }
 
     @Test("links records out of order are refused")
