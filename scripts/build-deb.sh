@@ -76,6 +76,17 @@ fi
 
 products=(meshgated meshgate meshgate-wg)
 if ((skip_build == 0)); then
+    # An incremental static release build after a change of a struct's layout has linked modules compiled
+    # against the old one (heap corruption at start, twice): when our sources changed since the last
+    # build, our own modules are rebuilt from scratch (the dependencies stay built).
+    sources_key=$(cd "$src" && find Package.swift Sources -type f -print0 | sort -z | xargs -0 sha256sum | sha256sum)
+    key_file="$swift_build/meshgate-sources.sha256"
+    if [[ ! -f "$key_file" || $(cat "$key_file") != "$sources_key" ]]; then
+        for module in "$src"/Sources/*/; do
+            name=$(basename "$module")
+            rm -rf "$swift_build/release/$name.build" "$swift_build/release/Modules/$name".*
+        done
+    fi
     for product in "${products[@]}"; do
         echo "== swift build -c release -static-stdlib --product $product"
         # -z relro -z now: full RELRO (lintian hardening-no-bindnow).
@@ -85,6 +96,7 @@ if ((skip_build == 0)); then
     done
 fi
 bin="$swift_build/release"
+if ((skip_build == 0)); then echo "$sources_key" >"$key_file"; fi
 for product in "${products[@]}"; do
     [[ -x "$bin/$product" ]] || { echo "build-deb: $bin/$product not built" >&2; exit 1; }
     if objdump -p "$bin/$product" | grep -q 'NEEDED.*libswift'; then
