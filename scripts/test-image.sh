@@ -382,7 +382,12 @@ reboot_at=$(on gw-a date +%s)
 boot_id_b=$(on gw-b cat /proc/sys/kernel/random/boot_id)
 on gw-b systemctl reboot || true
 reboot_start=$(date +%s)
-new_boot() { [[ "$(on gw-b cat /proc/sys/kernel/random/boot_id)" != "$boot_id_b" ]]; }
+# A new boot id, read over SSH: a failed read (the VM going down) is no answer, not a new boot.
+new_boot() {
+    local id
+    id=$(on gw-b cat /proc/sys/kernel/random/boot_id) || return 1
+    [[ -n "$id" && "$id" != "$boot_id_b" ]]
+}
 wait_for "gw-b back after reboot" 600 new_boot
 wait_for "gw-b meshgated active after reboot" 120 on gw-b systemctl is-active --quiet meshgated
 reboot_s=$(($(date +%s) - reboot_start))
