@@ -185,8 +185,9 @@ extension GatewayController {
         links.observedEndpoints = endpoints.compactMapValues { Endpoint($0) }
     }
 
-    mutating func sendLinks(out: inout Output) {
-        let heard = linksHeard
+    /// Sends our links message (`heard`: ``linksHeard``, when the caller has it already).
+    mutating func sendLinks(heard: [String: Advertisement.Links.Link]? = nil, out: inout Output) {
+        let heard = heard ?? linksHeard
         links.lastReported = heard
         broadcast(
             .links(
@@ -209,18 +210,15 @@ extension GatewayController {
         let heard = Set(probedPeers.filter { hearsDirectly($0, now: now) })
         // On a change of who we hear, of an endpoint we tell (a NAT mapping moved) or of which links are
         // clean; RTTs and loss figures ride along.
-        if let last = links.lastReported {
-            let current = linksHeard
-            func unclean(_ links: [String: Advertisement.Links.Link]) -> Set<String> {
-                Set(links.filter { Int($0.value.lossPercent ?? 0) > LinkMonitor.cleanPercent }.keys)
-            }
-            if Set(last.keys) != heard || last.mapValues(\.endpoint) != current.mapValues(\.endpoint)
-                || unclean(last) != unclean(current)
-            {
-                sendLinks(out: &out)
-            }
-        } else {
-            sendLinks(out: &out)
+        let current = linksHeard
+        func unclean(_ links: [String: Advertisement.Links.Link]) -> Set<String> {
+            Set(links.filter { Int($0.value.lossPercent ?? 0) > LinkMonitor.cleanPercent }.keys)
+        }
+        if links.lastReported.map({
+            Set($0.keys) != heard || $0.mapValues(\.endpoint) != current.mapValues(\.endpoint)
+                || unclean($0) != unclean(current)
+        }) ?? true {
+            sendLinks(heard: current, out: &out)
         }
         updateEndpointHints(now: now, out: &out)
         // Every peer, not only those our subnets go to: a gateway we have never heard (behind NAT, across
@@ -266,11 +264,11 @@ extension GatewayController {
                 }
             } else if direct {
                 // Up but much worse than a clean relay: the lower-named end moves (the other follows).
-                if config.node.name < gateway, directLinkLossy(gateway, now: now),
-                    let relay = bestRelay(for: gateway, now: now, clean: true)
+                if config.node.name < gateway, let loss = recentLossPercent(gateway, now: now),
+                    loss >= LinkMonitor.lossyPercent, let relay = bestRelay(for: gateway, now: now, clean: true)
                 {
                     relays[gateway] = relay
-                    lossy[gateway] = recentLossPercent(gateway, now: now)
+                    lossy[gateway] = loss
                 }
             } else if links.heardAt[gateway] != nil || config.peer(named: gateway)?.endpoint == nil
                 || now.duration(since: startedAt) >= LinkMonitor.startUpGrace
