@@ -50,6 +50,13 @@ subnet() { # i j
     echo "10.$((g / 1024 % 256)).$((g / 4 % 256)).$((g % 4 * 64))/26"
 }
 
+# The kernel's ARP table is one for all namespaces (gc_thresh3, 1,024 entries by default), where each real
+# gateway has a kernel of its own: 64 gateways learning 63 neighbours each overflow it ("neighbor table
+# overflow!", sends fail with ENOBUFS, handshakes never complete). Permanent entries are exempt from that
+# limit, so every gateway gets one for every other gateway's WAN address, as ARP would have taught it.
+mac() { printf '02:00:00:00:%02x:%02x' $(($1 / 256)) $(($1 % 256)); }
+wan_address() { echo "198.18.$(($1 / 250)).$(($1 % 250 + 1))"; }
+
 mkdir -p "$root"
 ip netns add "$prefix-inet"
 ip -n "$prefix-inet" link add br0 type bridge
@@ -61,7 +68,7 @@ for ((i = 1; i <= n; i++)); do
     (umask 077 && wg genkey >"$dir/private.key")
     ns=$prefix-gw$i
     ip netns add "$ns"
-    ip link add "w$prefix$i" netns "$prefix-inet" type veth peer name wan netns "$ns"
+    ip link add "w$prefix$i" netns "$prefix-inet" type veth peer name wan netns "$ns" address "$(mac "$i")"
     ip -n "$prefix-inet" link set "w$prefix$i" master br0 up
     ip -n "$ns" addr add "198.18.$((i / 250)).$((i % 250 + 1))/15" dev wan
     ip -n "$ns" link set wan up
@@ -72,6 +79,11 @@ for ((i = 1; i <= n; i++)); do
     overlay_address: 100.64.$((i / 250)).$((i % 250 + 1))
     persistent_keepalive: 25
 "
+done
+for ((i = 1; i <= n; i++)); do
+    for ((p = 1; p <= n; p++)); do
+        ((p == i)) || echo "neigh replace $(wan_address "$p") lladdr $(mac "$p") dev wan nud permanent"
+    done | ip -n "$prefix-gw$i" -batch -
 done
 for ((i = 1; i <= n; i++)); do
     dir=$root/gw-$i

@@ -512,15 +512,15 @@ public final class Device: @unchecked Sendable {
         return UAPIDeviceSnapshot(privateKey: privateKey, listenPort: port, firewallMark: mark, peers: peers)
     }
 
-    /// One round of direct-link liveness (``Engine/livenessRound(of:quiet:now:)``): the keepalives it
-    /// owes go out at once, and the age of the last message from each peer comes back.
-    public func livenessRound(of keys: [Key32], quiet: Duration) -> [Key32: Duration] {
+    /// One round of direct-link liveness (``Engine/livenessRound(of:pollAfter:now:)``): the keepalives and
+    /// polls it owes go out at once, and what it learned of each peer's link comes back.
+    public func livenessRound(of keys: [Key32], pollAfter: Duration) -> [Key32: LinkActivity] {
         let now = Device.now()
-        let (ages, outbox) = engine.withLock { engine in
-            (engine.livenessRound(of: keys, quiet: quiet, now: now), engine.takeOutbox())
+        let (activity, outbox) = engine.withLock { engine in
+            (engine.livenessRound(of: keys, pollAfter: pollAfter, now: now), engine.takeOutbox())
         }
         if !outbox.isEmpty { send(outbox, on: socketState.withLock { $0.socket }) }
-        return ages
+        return activity
     }
 
     /// Sets the TUN interface's MTU (padding follows within a second).

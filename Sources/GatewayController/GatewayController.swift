@@ -257,6 +257,7 @@ public struct GatewayController: Sendable {
         }
         var roleChanges: [PrimaryElection.RoleChange] = []
         for input in inputs { handle(input, now: now, roleChanges: &roleChanges, out: &out) }
+        if links.updatePending { updateLinks(now: now, out: &out) }
         if let retry = kernelRetryAt, now >= retry { kernelRetryAt = nil }
         if let change = election?.tick(now: now) { roleChanges.append(change) }
         for change in roleChanges { act(on: change, now: now, out: &out) }
@@ -351,7 +352,7 @@ public struct GatewayController: Sendable {
     public var nextDeadline: Timestamp {
         var candidates: [Timestamp?] = [
             nextAdvertAt, nextHousekeepingAt, probes.nextRoundAt, routeTable.nextExpiry, kernelRetryAt,
-            probesPaths ? paths.nextRoundAt : nil, probedPeers.isEmpty ? nil : links.nextCheckAt,
+            probesPaths ? paths.nextRoundAt : nil, hasProbedPeers ? links.nextCheckAt : nil,
             vipAnnouncements.first, keyRotation?.nextDeadline, stalledUntil,
         ]
         if election != nil {
@@ -372,7 +373,13 @@ public struct GatewayController: Sendable {
     public mutating func takeNewRTTs() -> [(peer: String, seconds: Double)] { probes.takeNewRTTs() }
 
     /// Peers we probe: every other peer whose key is still accepted.
-    var probedPeers: [String] { otherPeers.map(\.name).filter { !keyExpiryEnforced.contains($0) } }
+    var probedPeers: [String] {
+        config.peers.compactMap { $0.name != config.node.name && !keyExpiryEnforced.contains($0.name) ? $0.name : nil }
+    }
+    /// Whether ``probedPeers`` has anyone (asked at every step: no array is made).
+    var hasProbedPeers: Bool {
+        config.peers.contains { $0.name != config.node.name && !keyExpiryEnforced.contains($0.name) }
+    }
 
     // MARK: - Intent
 

@@ -30,9 +30,22 @@ public enum Input: Sendable {
     /// An ICMP echo reply to a path probe, by the sequence number its payload carries, and who sent it
     /// (counted only from the probe's target).
     case pathProbeAnswer(sequence: UInt32, from: IPAddress)
-    /// A liveness round's result (``GatewayController/linkCheckDue(now:)``): for each watched peer, how
-    /// long ago an authenticated message last came through its direct tunnel (absent: never).
-    case linkActivity([String: Duration])
+    /// A liveness round's result (``GatewayController/linkCheckDue(now:)``): what the engine knows of each
+    /// watched peer's direct tunnel (absent: nothing).
+    case linkActivity([String: DirectLinkActivity])
+}
+
+/// What the engine knows of one peer's direct tunnel at a liveness round.
+public struct DirectLinkActivity: Sendable, Hashable {
+    /// Since an authenticated message last came through it (nil: never).
+    public var sinceHeard: Duration?
+    /// Since data or a poll we sent through it has gone unanswered (nil: nothing waits for an answer).
+    public var unansweredFor: Duration?
+
+    public init(sinceHeard: Duration?, unansweredFor: Duration? = nil) {
+        self.sinceHeard = sinceHeard
+        self.unansweredFor = unansweredFor
+    }
 }
 
 /// The engine's view of the peers' sessions at one moment.

@@ -7,14 +7,21 @@ public import Routing
 /// is down (docs/route-protocol.md#relays). The controller feeds it what the driver read from the engine
 /// and the peers' links messages; it holds the relay chosen for each gateway.
 public struct LinkMonitor: Sendable {
-    /// How often the driver sends a keepalive through every direct tunnel (unless something else went out)
-    /// and reads back when each peer was last heard.
+    /// How often the driver runs a liveness round: it answers, with a keepalive, what each peer sent since
+    /// we last sent it anything, polls a peer whose answer is late, and reads back each link's state.
+    /// Nothing goes through an idle tunnel: at rest the overlay probes (one a second) are the traffic.
     public static let checkInterval: Duration = .milliseconds(200)
     /// How much earlier than due a round may run when the loop steps anyway.
     static let earlyBy: Duration = .milliseconds(60)
-    /// A direct link is down when nothing authenticated came through it for this long: three keepalives
-    /// missed, with a margin for a late loop step.
+    /// A peer answers our data within a round of its own (or at once: a probe answer, a TCP ACK); one
+    /// whose answer is this late is polled, so a lost answer is not taken for a dead link.
+    public static let pollAfter: Duration = .milliseconds(350)
+    /// A direct link is down when what we sent through it has had nothing back for this long: a round
+    /// of the peer's to answer, a poll and its answer, with a margin for a late loop step.
     public static let deadAfter: Duration = .milliseconds(700)
+    /// Or when nothing at all came through it for this long (we send it a probe every second, so this
+    /// only backs the rule above up).
+    public static let silentAfter: Duration = .seconds(3)
     /// A relayed gateway goes back to its direct link once that has been up this long without a break.
     public static let recoveryHold: Duration = .seconds(5)
     /// A gateway never heard directly is relayed only this long after start (its tunnel may be coming
@@ -49,6 +56,8 @@ public struct LinkMonitor: Sendable {
 
     /// When each peer was last heard through its direct tunnel.
     var heardAt: [String: Timestamp] = [:]
+    /// The peers whose answer to what we sent was missing for ``deadAfter`` at the last round.
+    var unanswered: Set<String> = []
     /// Since when each direct link has been up without a break.
     var upSince: [String: Timestamp] = [:]
     /// When each direct link was last seen not clean (recent probe loss above ``cleanPercent``).
@@ -72,6 +81,9 @@ public struct LinkMonitor: Sendable {
     var nextCheckAt = Timestamp.zero
     /// Liveness rounds that still repeat our links message (``linksRepeats``).
     var repeatsLeft = 0
+    /// A links message came since the last ``GatewayController/updateLinks(now:out:)``: the step runs it
+    /// once at its end, however many came (a mesh of 64 sends 63 at a time).
+    var updatePending = false
 
     public init() {}
 }
@@ -82,7 +94,7 @@ extension GatewayController {
     /// Up to ``LinkMonitor/earlyBy`` early, so the round rides on a step that runs anyway (an HA member
     /// steps every hello interval) instead of waking the loop on its own.
     public func linkCheckDue(now: Timestamp) -> Bool {
-        now + LinkMonitor.earlyBy >= links.nextCheckAt && !probedPeers.isEmpty
+        now + LinkMonitor.earlyBy >= links.nextCheckAt && hasProbedPeers
     }
 
     /// The peers whose direct links are watched, with the key the engine knows each by.
@@ -90,10 +102,11 @@ extension GatewayController {
         probedPeers.compactMap { name in peerKeys[name].map { (name, $0) } }
     }
 
-    /// Whether `peer` was heard through its direct tunnel within ``LinkMonitor/deadAfter``.
+    /// Whether `peer` answers through its direct tunnel: heard within ``LinkMonitor/silentAfter``, and
+    /// nothing we sent it waited ``LinkMonitor/deadAfter`` for an answer at the last round.
     public func hearsDirectly(_ peer: String, now: Timestamp) -> Bool {
-        guard let at = links.heardAt[peer] else { return false }
-        return now.duration(since: at) <= LinkMonitor.deadAfter
+        guard let at = links.heardAt[peer], !links.unanswered.contains(peer) else { return false }
+        return now.duration(since: at) <= LinkMonitor.silentAfter
     }
 
     /// The direct link to `peer` is up when we hear it and its own recent links message says it hears us:
@@ -137,11 +150,16 @@ extension GatewayController {
         return report
     }
 
-    /// A liveness round's result: how long ago each peer was last heard directly.
-    mutating func observeLinks(_ ages: [String: Duration], now: Timestamp, out: inout Output) {
+    /// A liveness round's result: what the engine knows of each peer's direct tunnel.
+    mutating func observeLinks(_ activity: [String: DirectLinkActivity], now: Timestamp, out: inout Output) {
         links.nextCheckAt = now + LinkMonitor.checkInterval
-        for (peer, age) in ages where age <= LinkMonitor.deadAfter {
-            links.heardAt[peer] = Timestamp(nanoseconds: now.nanoseconds - min(now.nanoseconds, age.saturatingNanos))
+        links.unanswered = []
+        for (peer, link) in activity {
+            if let age = link.sinceHeard, age <= LinkMonitor.silentAfter {
+                links.heardAt[peer] = Timestamp(
+                    nanoseconds: now.nanoseconds - min(now.nanoseconds, age.saturatingNanos))
+            }
+            if let waiting = link.unansweredFor, waiting > LinkMonitor.deadAfter { links.unanswered.insert(peer) }
         }
         if links.repeatsLeft > 0 {
             links.repeatsLeft -= 1
@@ -165,16 +183,17 @@ extension GatewayController {
                 }
             }
         }
-        updateLinks(now: now, out: &out)
+        links.updatePending = true
     }
 
     /// Our links message: every peer we hear directly, with the RTT of its overlay probes and, for a peer
     /// with no configured endpoint (behind NAT), where its datagrams come from.
     var linksHeard: [String: Advertisement.Links.Link] {
-        Dictionary(
+        let behindNAT = Set(config.peers.lazy.filter { $0.endpoint == nil }.map(\.name))
+        return Dictionary(
             uniqueKeysWithValues: probedPeers.filter { hearsDirectly($0, now: now) }.map { peer in
                 let rtt = probes.smoothedRTTMilliseconds(peer).map { UInt16(clamping: Int($0.rounded(.up))) }
-                let told = config.peer(named: peer)?.endpoint == nil ? links.observedEndpoints[peer] : nil
+                let told = behindNAT.contains(peer) ? links.observedEndpoints[peer] : nil
                 let loss = recentLossPercent(peer, now: now).map { UInt8(clamping: $0) }
                 return (peer, Advertisement.Links.Link(rtt: rtt, endpoint: told, lossPercent: loss))
             })
@@ -197,17 +216,19 @@ extension GatewayController {
 
     /// Brings link state, our links message and the relays up to date.
     mutating func updateLinks(now: Timestamp, out: inout Output) {
-        for peer in probedPeers {
+        links.updatePending = false
+        let watched = probedPeers
+        for peer in watched {
             if directLinkUp(peer, now: now) {
                 if links.upSince[peer] == nil { links.upSince[peer] = now }
             } else {
                 links.upSince.removeValue(forKey: peer)
             }
         }
-        for peer in probedPeers where (recentLossPercent(peer, now: now) ?? 0) > LinkMonitor.cleanPercent {
+        for peer in watched where (recentLossPercent(peer, now: now) ?? 0) > LinkMonitor.cleanPercent {
             links.uncleanAt[peer] = now
         }
-        let heard = Set(probedPeers.filter { hearsDirectly($0, now: now) })
+        let heard = Set(watched.filter { hearsDirectly($0, now: now) })
         // On a change of who we hear, of an endpoint we tell (a NAT mapping moved) or of which links are
         // clean; RTTs and loss figures ride along.
         let current = linksHeard
@@ -223,7 +244,6 @@ extension GatewayController {
         updateEndpointHints(now: now, out: &out)
         // Every peer, not only those our subnets go to: a gateway we have never heard (behind NAT, across
         // a partition since start) has no routes here until its relay passes its adverts on.
-        let watched = probedPeers
         // At rest (every link up and not lossy, nothing relayed) there is nothing to decide.
         if links.relays.isEmpty,
             watched.allSatisfy({ directLinkUp($0, now: now) && !directLinkLossy($0, now: now) })
@@ -292,7 +312,7 @@ extension GatewayController {
                     : "no usable relay"
             } else if links.relays[gateway] == nil {
                 reason =
-                    "the direct link is down (nothing heard for \(Int(LinkMonitor.deadAfter.seconds * 1000)) ms, or the peer does not hear us)"
+                    "the direct link is down (no answer for \(Int(LinkMonitor.deadAfter.seconds * 1000)) ms, or the peer does not hear us)"
             } else {
                 reason = "the relay lost its link"
             }

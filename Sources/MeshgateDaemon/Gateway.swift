@@ -314,10 +314,14 @@ public final class Gateway: @unchecked Sendable {
             )
         }
         if let watched {
-            // Keepalives through every direct tunnel; what came back tells which direct links are alive.
-            let ages = device.livenessRound(of: watched.map(\.key), quiet: LinkMonitor.checkInterval)
-            var byName: [String: Duration] = [:]
-            for (name, key) in watched { if let age = ages[key] { byName[name] = age } }
+            // Answers and polls through the direct tunnels; what came back tells which links are alive.
+            let activity = device.livenessRound(of: watched.map(\.key), pollAfter: LinkMonitor.pollAfter)
+            var byName: [String: DirectLinkActivity] = [:]
+            for (name, key) in watched {
+                if let link = activity[key] {
+                    byName[name] = DirectLinkActivity(sinceHeard: link.sinceHeard, unansweredFor: link.unansweredFor)
+                }
+            }
             inputs.append(.linkActivity(byName))
         }
         if lanDue, let lanInterface {

@@ -39,6 +39,10 @@ public enum Implementation {
     public static let paddingMultiple = 16
     /// How many counters behind the newest one are still accepted (RFC 6479 window, as the kernel sizes it).
     public static let replayWindowSize: UInt64 = 8192 - 64
+    /// A liveness poll (``Engine/livenessRound(of:pollAfter:now:)``) is a transport message whose plaintext
+    /// is this many zero bytes: padding alone, no packet (whitepaper §5.4.6). meshgate answers it with a
+    /// keepalive; another implementation drops it as a packet of IP version 0.
+    public static let pollPlaintextLength = 16
     /// Largest number of peers on one interface.
     public static let maxPeers = 1 << 16
 }

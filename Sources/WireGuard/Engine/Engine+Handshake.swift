@@ -144,6 +144,7 @@ extension Engine {
         indexTable[localIndex] = .keypair(keypair, peer)
         peer.timers.sessionDerived(at: now.monotonic)
         peer.lastReceivedAt = now.monotonic
+        peer.unansweredSince = nil
         peer.timers.anyAuthenticatedPacketReceived()
         peer.timers.anyAuthenticatedPacketTraversal(
             at: now.monotonic, persistentKeepaliveInterval: peer.persistentKeepaliveInterval)
@@ -188,6 +189,7 @@ extension Engine {
         peer.timers.handshakeComplete()
         peer.timers.sessionDerived(at: now.monotonic)
         peer.lastReceivedAt = now.monotonic
+        peer.unansweredSince = nil
         peer.timers.anyAuthenticatedPacketReceived()
         peer.timers.anyAuthenticatedPacketTraversal(
             at: now.monotonic, persistentKeepaliveInterval: peer.persistentKeepaliveInterval)

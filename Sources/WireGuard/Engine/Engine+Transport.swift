@@ -129,6 +129,7 @@ extension Engine {
         peer.endpoint = source
         peer.receivedBytes &+= UInt64(opened.count)
         peer.lastReceivedAt = now.monotonic
+        peer.unansweredSince = nil
         peer.timers.anyAuthenticatedPacketReceived()
         peer.timers.anyAuthenticatedPacketTraversal(
             at: now.monotonic, persistentKeepaliveInterval: peer.persistentKeepaliveInterval)
@@ -136,6 +137,10 @@ extension Engine {
 
         let payload = UnsafeRawBufferPointer(rebasing: opened[TransportDataLayout.headerSize..<(opened.count - 16)])
         if payload.isEmpty { return .keepalive }
+        if Engine.isPoll(payload) {
+            peer.owesAnswer = true
+            return .keepalive
+        }
         guard let length = InnerPacket.length(of: payload) else {
             drops.record(.malformedInnerPacket)
             return .drop(.malformedInnerPacket)
@@ -145,6 +150,7 @@ extension Engine {
             return .drop(.sourceNotAllowed)
         }
         peer.timers.dataReceived(at: now.monotonic)
+        peer.owesAnswer = true
         return .deliver(length: length)
     }
 
@@ -193,20 +199,29 @@ extension Engine {
         }
     }
 
-    /// Sends an authenticated empty packet, or stages one and starts a handshake if there is no session.
-    func sendKeepalive(to peer: Peer, now: Moment) {
+    /// A liveness poll: padding only (``Implementation/pollPlaintextLength`` zero bytes).
+    static func isPoll(_ payload: UnsafeRawBufferPointer) -> Bool {
+        payload.count == Implementation.pollPlaintextLength && payload.allSatisfy { $0 == 0 }
+    }
+
+    /// Sends an authenticated empty packet (or, with `poll`, one of padding the peer answers), or stages
+    /// one and starts a handshake if there is no session.
+    func sendKeepalive(to peer: Peer, now: Moment, poll: Bool = false) {
         if let keypair = peer.current, keypair.canSend(at: now.monotonic), let endpoint = peer.endpoint {
             let counter = keypair.sendCounter
             keypair.sendCounter += 1
-            var buffer = [UInt8](repeating: 0, count: TransportDataLayout.overhead)
+            let plaintext = poll ? Implementation.pollPlaintextLength : 0
+            var buffer = [UInt8](repeating: 0, count: TransportDataLayout.overhead + plaintext)
             _ = buffer.withUnsafeMutableBytes {
                 Engine.seal(
                     SendTicket(keypair: keypair, counter: counter, endpoint: endpoint), buffer: $0,
-                    payloadLength: 0, mtu: 0, aead: ChaCha20Poly1305())
+                    payloadLength: plaintext, mtu: 0, aead: ChaCha20Poly1305())
             }
             outbox.append(OutboundDatagram(bytes: buffer, endpoint: endpoint))
             peer.transmittedBytes &+= UInt64(buffer.count)
             peer.lastSentAt = now.monotonic
+            peer.owesAnswer = false
+            if poll, peer.unansweredSince == nil { peer.unansweredSince = now.monotonic }
             peer.timers.anyAuthenticatedPacketSent()
             peer.timers.anyAuthenticatedPacketTraversal(
                 at: now.monotonic, persistentKeepaliveInterval: peer.persistentKeepaliveInterval)
@@ -222,7 +237,11 @@ extension Engine {
         let wire = TransportDataLayout.overhead + Engine.paddedLength(payloadLength, mtu: mtu)
         peer.transmittedBytes &+= UInt64(wire)
         peer.lastSentAt = now.monotonic
-        if payloadLength > 0 { peer.timers.dataSent(at: now.monotonic, jitter: jitter()) }
+        peer.owesAnswer = false
+        if payloadLength > 0 {
+            peer.timers.dataSent(at: now.monotonic, jitter: jitter())
+            if peer.unansweredSince == nil { peer.unansweredSince = now.monotonic }
+        }
         peer.timers.anyAuthenticatedPacketSent()
         peer.timers.anyAuthenticatedPacketTraversal(
             at: now.monotonic, persistentKeepaliveInterval: peer.persistentKeepaliveInterval)

@@ -57,6 +57,12 @@ public final class Peer: @unchecked Sendable {
     /// peer, and when we last sent one: the direct link's liveness (``Engine/livenessRound(of:quiet:now:)``).
     public internal(set) var lastReceivedAt: Instant?
     public internal(set) var lastSentAt: Instant?
+    /// Since when data (or a poll) we sent has had nothing back from the peer: the link is in doubt once
+    /// this is old. Cleared by anything authenticated from the peer.
+    var unansweredSince: Instant?
+    /// Data or a poll arrived since we last sent the peer anything: the liveness round answers it, so the
+    /// peer's own doubt clears.
+    var owesAnswer = false
 
     /// Order of addition (``Engine/peers`` lists by it).
     let sequence: UInt64

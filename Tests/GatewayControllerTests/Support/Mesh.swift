@@ -26,7 +26,7 @@ struct Mesh {
 
     private(set) var now = Timestamp(nanoseconds: 1_000_000_000_000)
     var nodes: [String: Node] = [:]
-    private var inFlight: [(at: Timestamp, to: String, input: Input)] = []
+    private var inFlight: [(at: Timestamp, to: String, input: Input, from: String?)] = []
     /// Datagrams from → to are dropped while this says so.
     var drops: (String, String) -> Bool = { _, _ in false }
     /// Like `drops`, for datagrams only (adverts, probes): the liveness keepalives still arrive, so a rule
@@ -40,8 +40,14 @@ struct Mesh {
     var kernel: [String: KernelObservation] = [:]
     /// Whether a path probe from the gateway to the target is answered (the far side forwards it).
     var pathAnswered: (String, IPAddress) -> Bool = { _, _ in true }
-    /// When each gateway last heard each peer through the direct tunnel (the driver's keepalives).
-    private var heardAt: [String: [String: Timestamp]] = [:]
+    /// Each gateway's tunnel to each peer as its engine's liveness sees it
+    /// (``GatewayController/DirectLinkActivity``): what came through, what waits for an answer.
+    private struct Tunnel {
+        var heardAt: Timestamp?
+        var unansweredSince: Timestamp?
+        var owesAnswer = false
+    }
+    private var tunnels: [String: [String: Tunnel]] = [:]
     private var addressOf: [String: IPAddress] = [:]
     private var nameAt: [IPAddress: String] = [:]
 
@@ -115,6 +121,9 @@ struct Mesh {
             now = max(now, next)
             let due = inFlight.filter { $0.at <= now && running[$0.to] != nil }
             inFlight.removeAll { $0.at <= now && running[$0.to] != nil }
+            for arrival in due {
+                if let from = arrival.from { heard(arrival.to, from: from, owesAnswer: true) }
+            }
             for name in running.keys.sorted() {
                 let inputs = due.filter { $0.to == name }.map(\.input)
                 if inputs.isEmpty && nodes[name]!.controller.nextDeadline > now { continue }
@@ -124,20 +133,41 @@ struct Mesh {
         now = end
     }
 
+    /// `me`'s engine got something authenticated from `peer` through the direct tunnel.
+    private mutating func heard(_ me: String, from peer: String, owesAnswer: Bool) {
+        var tunnel = tunnels[me]?[peer] ?? Tunnel()
+        tunnel.heardAt = now
+        tunnel.unansweredSince = nil
+        if owesAnswer { tunnel.owesAnswer = true }
+        tunnels[me, default: [:]][peer] = tunnel
+    }
+
     /// What meshgated would observe for the gateway: LAN health and sessions (every tunnel up), when due;
-    /// the liveness round's keepalives reach every peer that is alive and not cut off from it.
+    /// the liveness round's keepalives and polls (as the engine sends them) reach every peer that is
+    /// alive and not cut off from it, at once.
     private mutating func observations(for node: Node) -> [Input] {
         var inputs: [Input] = []
         if node.controller.linkCheckDue(now: now) {
             let me = node.controller.config.node.name
-            var ages: [String: Duration] = [:]
+            var activity: [String: DirectLinkActivity] = [:]
             for (peer, _) in node.controller.linkWatchedPeers {
-                if let target = nodes[peer], target.alive, !target.frozen, !drops(me, peer) {
-                    heardAt[peer, default: [:]][me] = now
+                var tunnel = tunnels[me]?[peer] ?? Tunnel()
+                // A keepalive answers what the peer sent; otherwise a late answer is polled for.
+                let poll =
+                    !tunnel.owesAnswer
+                    && (tunnel.unansweredSince.map { now.duration(since: $0) >= LinkMonitor.pollAfter } ?? false)
+                if tunnel.owesAnswer || poll {
+                    tunnel.owesAnswer = false
+                    if let target = nodes[peer], target.alive, !target.frozen, !drops(me, peer) {
+                        heard(peer, from: me, owesAnswer: poll)
+                    }
                 }
-                if let at = heardAt[me]?[peer] { ages[peer] = now.duration(since: at) }
+                tunnels[me, default: [:]][peer] = tunnel
+                activity[peer] = DirectLinkActivity(
+                    sinceHeard: tunnel.heardAt.map { now.duration(since: $0) },
+                    unansweredFor: tunnel.unansweredSince.map { now.duration(since: $0) })
             }
-            inputs.append(.linkActivity(ages))
+            inputs.append(.linkActivity(activity))
         }
         if node.controller.lanCheckDue(now: now) {
             inputs.append(.lanHealth(node.lanHealthy))
@@ -161,10 +191,17 @@ struct Mesh {
         guard let source = addressOf[sender] else { return }
         for probe in out.pathProbes where pathAnswered(sender, probe.target) {
             inFlight.append(
-                (now + Mesh.latency * 2, sender, .pathProbeAnswer(sequence: probe.sequence, from: probe.target)))
+                (now + Mesh.latency * 2, sender, .pathProbeAnswer(sequence: probe.sequence, from: probe.target), nil))
         }
         for datagram in out.datagrams {
             guard let to = nameAt[datagram.peer.address], nodes[to]?.alive == true else { continue }
+            if datagram.channel != .lanHello {
+                // Data through the tunnel: the sender's engine waits for something back.
+                var tunnel = tunnels[sender]?[to] ?? Tunnel()
+                tunnel.owesAnswer = false
+                if tunnel.unansweredSince == nil { tunnel.unansweredSince = now }
+                tunnels[sender, default: [:]][to] = tunnel
+            }
             let dropped =
                 datagram.channel == .lanHello ? lanDrops(sender, to) : drops(sender, to) || datagramDrops(sender, to)
             if dropped { continue }
@@ -188,7 +225,8 @@ struct Mesh {
                     channel: .lanHello, bytes: datagram.bytes,
                     peer: .init(address: source, port: GatewayController.lanHelloPort))
             }
-            inFlight.append((now + delay(sender, to), to, .datagram(delivered)))
+            inFlight.append(
+                (now + delay(sender, to), to, .datagram(delivered), datagram.channel == .lanHello ? nil : sender))
         }
     }
 
