@@ -24,13 +24,9 @@ public struct LinkMonitor: Sendable {
     public static let silentAfter: Duration = .seconds(3)
     /// A relayed gateway goes back to its direct link once that has been up this long without a break.
     public static let recoveryHold: Duration = .seconds(5)
-    /// A gateway whose direct link has not yet been up for ``steadyAfter`` is relayed only this long
-    /// after start (its tunnel may be coming up), unless we have no endpoint for it: then only it can
-    /// open the tunnel, or a hole punch.
+    /// A gateway never heard directly is relayed only this long after start (its tunnel may be coming
+    /// up), unless we have no endpoint for it: then only it can open the tunnel, or a hole punch.
     public static let startUpGrace: Duration = .seconds(10)
-    /// A link up this long without a break has been set up: from then on its failure is relayed around at
-    /// once, start-up grace or not.
-    public static let steadyAfter: Duration = .seconds(5)
     /// An RTT step in relay costs: relays within 10 ms of each other rank by name, so both ends of a pair,
     /// which measure slightly different RTTs, pick the same one.
     static let costStepMilliseconds = 10
@@ -64,10 +60,6 @@ public struct LinkMonitor: Sendable {
     var unanswered: Set<String> = []
     /// Since when each direct link has been up without a break.
     var upSince: [String: Timestamp] = [:]
-    /// The peers whose direct link has once been up for ``steadyAfter``: only those are relayed within
-    /// ``startUpGrace`` of our start (a mesh starting together has links coming and going while every
-    /// tunnel is being set up).
-    var steady: Set<String> = []
     /// When each direct link was last seen not clean (recent probe loss above ``cleanPercent``).
     var uncleanAt: [String: Timestamp] = [:]
     /// Each peer's last links message.
@@ -229,9 +221,6 @@ extension GatewayController {
         for peer in watched {
             if directLinkUp(peer, now: now) {
                 if links.upSince[peer] == nil { links.upSince[peer] = now }
-                if let since = links.upSince[peer], now.duration(since: since) >= LinkMonitor.steadyAfter {
-                    links.steady.insert(peer)
-                }
             } else {
                 links.upSince.removeValue(forKey: peer)
             }
@@ -301,7 +290,7 @@ extension GatewayController {
                     relays[gateway] = relay
                     lossy[gateway] = loss
                 }
-            } else if links.steady.contains(gateway) || config.peer(named: gateway)?.endpoint == nil
+            } else if links.heardAt[gateway] != nil || config.peer(named: gateway)?.endpoint == nil
                 || now.duration(since: startedAt) >= LinkMonitor.startUpGrace
             {
                 relays[gateway] = bestRelay(for: gateway, now: now)

@@ -9,11 +9,9 @@ struct RelayScenarioTests {
     let nyc1 = IPPrefix("10.10.10.0/24")!
     let fsn1 = IPPrefix("10.20.10.0/24")!
 
-    /// Every link up for ``LinkMonitor/steadyAfter`` (before that, in the first 10 s, a link that fails
-    /// is taken for one still being set up and is not relayed around).
-    func mesh(warmUp: Duration = .seconds(6)) -> Mesh {
+    func mesh() -> Mesh {
         var mesh = Mesh(Fixtures.all.map { Fixtures.config($0) })
-        mesh.run(for: warmUp)
+        mesh.run(for: .seconds(3))
         return mesh
     }
 
@@ -117,10 +115,7 @@ struct RelayScenarioTests {
 
     @Test("A lossy direct link stays when no relay is clean")
     func lossyWithoutCleanRelay() {
-        // The loss pattern is fixed, so which probes it takes depends on when it starts: from 6 s, one
-        // 10-probe window of b's link to c loses only 1 (at 25% loss, about one window in four does), and
-        // that moment's relay is "clean". From 3 s none is; a loss rule judged on 10 probes has this edge.
-        var mesh = mesh(warmUp: .seconds(3))
+        var mesh = mesh()
         // b's link to c is as lossy as the direct one: nothing to gain.
         let loss = Loss(25, between: [["gw-a", "gw-c"], ["gw-b", "gw-c"]])
         mesh.datagramDrops = loss.drops
