@@ -145,7 +145,7 @@ struct RelayLabTests {
         let clock = ContinuousClock()
         let start = clock.now
         // A quarter lost each way: nearly half the probes (round trips) go unanswered; now and then the
-        // link also misses three keepalives in a row and counts as down, which moves it as well.
+        // link also loses an answer and the poll after it, counts as down (700 ms unanswered), and moves as well.
         try await lab.loss(nyc, fsn, percent: 25)
         let moved = try await pollUntil(timeout: .seconds(40), interval: .milliseconds(250)) {
             let there = try await via(lab, nyc, toward: fsn)

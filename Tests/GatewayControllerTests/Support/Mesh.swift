@@ -29,7 +29,7 @@ struct Mesh {
     private var inFlight: [(at: Timestamp, to: String, input: Input, from: String?)] = []
     /// Datagrams from → to are dropped while this says so.
     var drops: (String, String) -> Bool = { _, _ in false }
-    /// Like `drops`, for datagrams only (adverts, probes): the liveness keepalives still arrive, so a rule
+    /// Like `drops`, for datagrams only (adverts, probes): the liveness keepalives and polls still arrive, so a rule
     /// about lossy links can be tested apart from the link going down.
     var datagramDrops: (String, String) -> Bool = { _, _ in false }
     /// One-way delay of a datagram from the first gateway to the second (WAN paths of different lengths).
